@@ -1,0 +1,210 @@
+"""API shapes for companies and users."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from fieldlink.validation import (
+    check_colour,
+    check_company_code,
+    check_country,
+    check_time_zone,
+    normalise_email,
+    normalise_phone,
+)
+
+Role = Literal["owner", "admin", "dispatcher", "technician"]
+_HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+
+
+class Input(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class Brand(Input):
+    logo_url: str | None = Field(None, max_length=2000)
+    website: str | None = Field(None, max_length=2000)
+    color: str | None = None
+    remit_to: str | None = Field(None, max_length=2000)
+
+    @field_validator("color")
+    @classmethod
+    def _colour(cls, v: str | None) -> str | None:
+        return check_colour(v) if v else v
+
+    @field_validator("logo_url", "website")
+    @classmethod
+    def _url(cls, v: str | None) -> str | None:
+        if v and not v.startswith(("https://", "http://")):
+            raise ValueError("must be an http(s) URL")
+        return v
+
+
+class Sender(Input):
+    email: str | None = None
+    name: str | None = Field(None, max_length=200)
+
+    @field_validator("email")
+    @classmethod
+    def _email(cls, v: str | None) -> str | None:
+        return normalise_email(v) if v else v
+
+
+class QuietHours(Input):
+    start: str = "08:00"
+    end: str = "21:00"
+
+    @field_validator("start", "end")
+    @classmethod
+    def _hhmm(cls, v: str) -> str:
+        if not _HHMM.match(v):
+            raise ValueError("time must be HH:MM, 24-hour")
+        return v
+
+
+class PortalSettings(Input):
+    """Per-company customer portal toggles (DESIGN.md, "Customer portal")."""
+
+    enabled: bool = True
+    show_credit: bool = True
+    show_sub_customers: bool = True
+    sub_customer_checked: bool = False
+    show_pickup_address: bool = False
+    show_service_address: bool = True
+    allow_uploads: bool = False
+    can_create_job: bool = True
+    service_history: bool = True
+    sales_history: bool = True
+    can_make_payment: bool = True
+    payment_history: bool = True
+    payment_methods: bool = True
+    show_schedule_date: bool = True
+    show_schedule_type: bool = True
+    job_type_selector: bool = True
+    translation: bool = True
+    new_address_field: bool = False
+    completed_job_forms: bool = False
+    payment_history_date_filter: bool = True
+    job_type_label: str = Field("Job type", max_length=60)
+    hidden_custom_fields: list[str] = Field(default_factory=list)
+    hidden_columns: list[str] = Field(default_factory=list)
+
+
+class CompanySettings(Input):
+    marketing_suite: bool = False
+    double_opt_in: bool = False
+    dormant_email_suppression: bool = False
+    dormant_email_days: int = Field(180, ge=30, le=1095)
+    technician_identity: Literal["name_and_photo", "company_only"] = "name_and_photo"
+    quiet_hours: QuietHours = Field(default_factory=QuietHours)
+    portal: PortalSettings = Field(default_factory=PortalSettings)
+
+
+class CompanyPatch(Input):
+    name: str | None = Field(None, min_length=1, max_length=200)
+    company_code: str | None = None
+    brand: Brand | None = None
+    business_phone: str | None = None
+    sender: Sender | None = None
+    postal_address: str | None = Field(None, max_length=2000)
+    sms_number: str | None = None
+    sms_registration: Literal["unknown", "pending", "approved", "rejected"] | None = None
+    point_of_contact_user_id: int | None = None
+    country: str | None = None
+    time_zone: str | None = None
+    settings: CompanySettings | None = None
+
+    @field_validator("company_code")
+    @classmethod
+    def _code(cls, v: str | None) -> str | None:
+        return check_company_code(v) if v is not None else v
+
+    @field_validator("business_phone", "sms_number")
+    @classmethod
+    def _phone(cls, v: str | None) -> str | None:
+        return normalise_phone(v) if v else None
+
+    @field_validator("country")
+    @classmethod
+    def _country(cls, v: str | None) -> str | None:
+        return check_country(v) if v is not None else v
+
+    @field_validator("time_zone")
+    @classmethod
+    def _tz(cls, v: str | None) -> str | None:
+        return check_time_zone(v) if v is not None else v
+
+
+class CompanyOut(BaseModel):
+    id: int
+    name: str
+    company_code: str
+    brand: Brand
+    business_phone: str | None
+    sender: Sender
+    postal_address: str | None
+    sms_number: str | None
+    sms_area_code: str | None
+    sms_registration: str
+    point_of_contact_user_id: int | None
+    country: str
+    time_zone: str
+    settings: CompanySettings
+    created_at: datetime
+
+
+class UserIn(Input):
+    name: str = Field(min_length=1, max_length=200)
+    email: str
+    phone: str | None = None
+    role: Role
+    photo_url: str | None = Field(None, max_length=2000)
+    certifications: list[str] = Field(default_factory=list, max_length=20)
+
+    @field_validator("email")
+    @classmethod
+    def _email(cls, v: str) -> str:
+        return normalise_email(v)
+
+    @field_validator("phone")
+    @classmethod
+    def _phone(cls, v: str | None) -> str | None:
+        return normalise_phone(v) if v else None
+
+
+class UserPatch(Input):
+    name: str | None = Field(None, min_length=1, max_length=200)
+    email: str | None = None
+    phone: str | None = None
+    role: Role | None = None
+    photo_url: str | None = Field(None, max_length=2000)
+    certifications: list[str] | None = Field(None, max_length=20)
+    active: bool | None = None
+
+    @field_validator("email")
+    @classmethod
+    def _email(cls, v: str | None) -> str | None:
+        return normalise_email(v) if v is not None else v
+
+    @field_validator("phone")
+    @classmethod
+    def _phone(cls, v: str | None) -> str | None:
+        return normalise_phone(v) if v else None
+
+
+class UserOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    name: str
+    email: str
+    phone: str | None
+    role: str
+    photo_url: str | None
+    certifications: list[str]
+    active: bool
+    created_at: datetime

@@ -1,0 +1,66 @@
+"""The FastAPI application factory."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+from sqlalchemy.orm import Session, sessionmaker
+
+from fieldlink import __version__
+from fieldlink.config import Settings, get_settings
+from fieldlink.db import make_engine, make_sessionmaker
+from fieldlink.migrate import pending_revisions
+from fieldlink.web.errors import install_error_handlers, problem
+
+API_DESCRIPTION = """
+Customer engagement for field-service businesses.
+
+Authenticate with `Authorization: Bearer <api key>` (make one with `fieldlink company create`
+or `fieldlink apikey create`). Every row you read or write belongs to the key's company;
+another company's id answers 404. Errors are `application/problem+json` (RFC 9457) with a
+stable `code`; validation errors list `errors: [{field, message}]`. Lists take `limit`
+(max 500) and `cursor` and answer `{items, next_cursor}`. Money is a decimal string.
+"""
+
+
+def create_app(
+    settings: Settings | None = None, factory: sessionmaker[Session] | None = None
+) -> FastAPI:
+    settings = settings or get_settings()
+    if factory is None:
+        factory = make_sessionmaker(make_engine(settings.database_url))
+    app = FastAPI(title="fieldlink", version=__version__, description=API_DESCRIPTION)
+    app.state.settings = settings
+    app.state.sessionmaker = factory
+    install_error_handlers(app)
+    _include_routers(app)
+
+    @app.get("/healthz", tags=["operators"])
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["operators"], response_model=None)
+    def readyz() -> dict[str, str] | JSONResponse:
+        try:
+            with factory() as session:
+                session.execute(text("SELECT 1"))
+                pending = pending_revisions(session.connection())
+        except Exception as exc:  # the point of /readyz is to say so, not to crash
+            return problem(503, f"database unavailable: {exc.__class__.__name__}",
+                           code="database_unavailable", title="Not ready")
+        if pending:
+            return problem(503, "migrations pending; run 'fieldlink db upgrade'",
+                           code="migrations_pending", title="Not ready")
+        return {"status": "ready"}
+
+    return app
+
+
+def _include_routers(app: FastAPI) -> None:
+    from fieldlink.accounts.api import router as accounts
+    from fieldlink.customers.api import router as customers
+    from fieldlink.jobs.api import router as jobs
+
+    for router in (accounts, customers, jobs):
+        app.include_router(router)

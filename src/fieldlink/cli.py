@@ -1,0 +1,165 @@
+"""The ``fieldlink`` command line."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import typer
+
+from fieldlink.config import get_settings
+from fieldlink.db import make_engine, make_sessionmaker, session_scope
+from fieldlink.errors import FieldlinkError
+
+app = typer.Typer(help="fieldlink: customer engagement for field-service businesses.",
+                  no_args_is_help=True, pretty_exceptions_enable=False)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+company_app = typer.Typer(help="Companies (tenants).", no_args_is_help=True)
+apikey_app = typer.Typer(help="API keys.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(company_app, name="company")
+app.add_typer(apikey_app, name="apikey")
+
+JsonOpt = typer.Option(False, "--json", help="Print machine-readable JSON.")
+
+
+def _emit(as_json: bool, data: dict[str, Any], human: str) -> None:
+    typer.echo(json.dumps(data, default=str) if as_json else human)
+
+
+def _fail(message: str) -> None:
+    typer.secho(f"error: {message}", err=True, fg=typer.colors.RED)
+    raise typer.Exit(code=2)
+
+
+def _factory() -> Any:
+    return make_sessionmaker(make_engine(get_settings().database_url))
+
+
+@db_app.command("upgrade")
+def db_upgrade(as_json: bool = JsonOpt) -> None:
+    """Run migrations on FIELDLINK_DATABASE_URL."""
+    from fieldlink.migrate import upgrade
+
+    url = get_settings().database_url
+    try:
+        upgrade(make_engine(url))
+    except Exception as exc:  # a clear line, not a traceback, for a wrong URL or a down server
+        _fail(f"could not migrate {_redact(url)}: {exc.__class__.__name__}: {exc}")
+    _emit(as_json, {"database": _redact(url), "status": "up to date"},
+          f"Database {_redact(url)} is up to date.")
+
+
+@company_app.command("create")
+def company_create(
+    name: str = typer.Option(..., "--name", help="Company name"),
+    code: str = typer.Option(..., "--code", help="Public company code (portal login)"),
+    sms_area_code: str | None = typer.Option(None, "--sms-area-code"),
+    as_json: bool = JsonOpt,
+) -> None:
+    """Create a company and its first API key."""
+    from fieldlink.accounts.service import create_api_key, create_company
+
+    try:
+        with session_scope(_factory()) as session:
+            company = create_company(session, name=name, company_code=code,
+                                     sms_area_code=sms_area_code)
+            _key, raw = create_api_key(session, company=company)
+            out = {"id": company.id, "company_code": company.company_code, "api_key": raw}
+    except FieldlinkError as exc:
+        _fail(exc.detail)
+    _emit(as_json, out, f"Company {out['id']} ({out['company_code']}) created.\n"
+                        f"API key (shown once): {out['api_key']}")
+
+
+@apikey_app.command("create")
+def apikey_create(
+    company: str = typer.Option(..., "--company", help="Company code or id"),
+    name: str = typer.Option("default", "--name"),
+    as_json: bool = JsonOpt,
+) -> None:
+    """Make a new API key for a company."""
+    from fieldlink.accounts.service import create_api_key
+
+    try:
+        with session_scope(_factory()) as session:
+            found = _company(session, company)
+            key, raw = create_api_key(session, company=found, name=name)
+            out = {"id": key.id, "company_code": found.company_code, "api_key": raw}
+    except FieldlinkError as exc:
+        _fail(exc.detail)
+    _emit(as_json, out, f"API key {out['id']} (shown once): {out['api_key']}")
+
+
+@apikey_app.command("revoke")
+def apikey_revoke(
+    key_id: int = typer.Argument(..., help="Id of the key"),
+    company: str = typer.Option(..., "--company", help="Company code or id"),
+    as_json: bool = JsonOpt,
+) -> None:
+    """Revoke an API key at once."""
+    from fieldlink.accounts.service import revoke_api_key
+
+    try:
+        with session_scope(_factory()) as session:
+            key = revoke_api_key(session, company=_company(session, company), key_id=key_id)
+            out = {"id": key.id, "revoked_at": key.revoked_at}
+    except FieldlinkError as exc:
+        _fail(exc.detail)
+    _emit(as_json, out, f"API key {key_id} revoked.")
+
+
+@app.command("serve")
+def serve(
+    host: str = typer.Option("127.0.0.1", "--host"),
+    port: int = typer.Option(8000, "--port"),
+    workers: int = typer.Option(1, "--workers", help="Uvicorn worker processes"),
+) -> None:
+    """Run the HTTP server."""
+    import uvicorn
+
+    uvicorn.run("fieldlink.app:create_app", factory=True, host=host, port=port,
+                workers=workers, proxy_headers=True)
+
+
+@app.command("demo")
+def demo(
+    host: str = typer.Option("127.0.0.1", "--host"),
+    port: int = typer.Option(8000, "--port"),
+    database: str = typer.Option("sqlite:///fieldlink-demo.db", "--database",
+                                 help="Where the demo data lives (recreated each run)"),
+    no_serve: bool = typer.Option(False, "--no-serve", help="Seed and print, do not serve"),
+    as_json: bool = JsonOpt,
+) -> None:
+    """Seed a demo business in an embedded database, start the server and print how to use it."""
+    from fieldlink.demo import run_demo
+
+    run_demo(host=host, port=port, database=database, serve=not no_serve, as_json=as_json)
+
+
+def _company(session: Any, ref: str) -> Any:
+    from sqlalchemy import select
+
+    from fieldlink.accounts.models import Company
+    from fieldlink.errors import NotFound
+
+    stmt = select(Company).where(
+        Company.id == int(ref) if ref.isdigit() else Company.company_code == ref.lower()
+    )
+    found = session.scalar(stmt)
+    if found is None:
+        raise NotFound(f"no company {ref!r}; create one with 'fieldlink company create'")
+    return found
+
+
+def _redact(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return "<unparseable database URL>"
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,50 @@
+"""Settings, read once from the environment (prefix ``FIELDLINK_``) and validated at start."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_SECRET = "dev-insecure-secret-change-me"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="FIELDLINK_", extra="ignore")
+
+    database_url: str = "sqlite:///fieldlink.db"
+    secret_key: SecretStr = SecretStr(DEV_SECRET)
+    base_url: str = "http://127.0.0.1:8000"
+    sms_provider: Literal["log", "twilio"] = "log"
+    twilio_account_sid: str = ""
+    twilio_auth_token: SecretStr = SecretStr("")
+    twilio_api_url: str = "https://api.twilio.com"
+    email_provider: Literal["log", "smtp"] = "log"
+    smtp_url: str = ""
+    payment_provider: Literal["test", "stripe"] = "test"
+    log_level: str = "INFO"
+
+    @field_validator("database_url")
+    @classmethod
+    def _normalise_database_url(cls, value: str) -> str:
+        return normalise_database_url(value)
+
+    @field_validator("base_url")
+    @classmethod
+    def _strip_slash(cls, value: str) -> str:
+        return value.rstrip("/")
+
+
+def normalise_database_url(url: str) -> str:
+    """Use psycopg 3 for PostgreSQL whatever driver-less spelling the operator gave."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

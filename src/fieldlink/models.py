@@ -1,0 +1,9 @@
+"""Import every domain's models so metadata (and Alembic) sees the whole schema."""
+
+from fieldlink.accounts import models as accounts
+from fieldlink.consent import models as consent
+from fieldlink.customers import models as customers
+from fieldlink.db import Base
+from fieldlink.jobs import models as jobs
+
+__all__ = ["Base", "accounts", "consent", "customers", "jobs"]
