@@ -76,8 +76,9 @@ def connection(engine: Engine) -> Iterator[Connection]:
 @pytest.fixture
 def session_factory(connection: Connection) -> sessionmaker[Session]:
     # Sessions join the test's outer transaction; their commits release savepoints only.
-    return sessionmaker(bind=connection, join_transaction_mode="create_savepoint",
-                        expire_on_commit=False)
+    return sessionmaker(
+        bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+    )
 
 
 @pytest.fixture
@@ -89,8 +90,11 @@ def session(session_factory: sessionmaker[Session]) -> Iterator[Session]:
 
 @pytest.fixture
 def settings(database_url: str) -> Settings:
-    return Settings(database_url=database_url, secret_key="test-secret",  # type: ignore[arg-type]
-                    base_url="http://testserver")
+    return Settings(
+        database_url=database_url,
+        secret_key="test-secret",  # type: ignore[arg-type]
+        base_url="http://testserver",
+    )
 
 
 @pytest.fixture
@@ -120,8 +124,9 @@ def make_tenant(session: Session, client: TestClient, code: str) -> Tenant:
     company = create_company(session, name=f"Company {code}", company_code=code)
     _, raw = create_api_key(session, company=company)
     session.commit()
-    authed = TestClient(client.app, raise_server_exceptions=False,
-                        headers={"Authorization": f"Bearer {raw}"})
+    authed = TestClient(
+        client.app, raise_server_exceptions=False, headers={"Authorization": f"Bearer {raw}"}
+    )
     return Tenant(company_id=company.id, code=code, api_key=raw, client=authed)
 
 

@@ -47,11 +47,19 @@ def create_app(
                 session.execute(text("SELECT 1"))
                 pending = pending_revisions(session.connection())
         except Exception as exc:  # the point of /readyz is to say so, not to crash
-            return problem(503, f"database unavailable: {exc.__class__.__name__}",
-                           code="database_unavailable", title="Not ready")
+            return problem(
+                503,
+                f"database unavailable: {exc.__class__.__name__}",
+                code="database_unavailable",
+                title="Not ready",
+            )
         if pending:
-            return problem(503, "migrations pending; run 'fieldlink db upgrade'",
-                           code="migrations_pending", title="Not ready")
+            return problem(
+                503,
+                "migrations pending; run 'fieldlink db upgrade'",
+                code="migrations_pending",
+                title="Not ready",
+            )
         return {"status": "ready"}
 
     return app
@@ -59,8 +67,9 @@ def create_app(
 
 def _include_routers(app: FastAPI) -> None:
     from fieldlink.accounts.api import router as accounts
+    from fieldlink.consent.api import router as consent
     from fieldlink.customers.api import router as customers
     from fieldlink.jobs.api import router as jobs
 
-    for router in (accounts, customers, jobs):
+    for router in (accounts, customers, jobs, consent):
         app.include_router(router)

@@ -11,8 +11,11 @@ from fieldlink.config import get_settings
 from fieldlink.db import make_engine, make_sessionmaker, session_scope
 from fieldlink.errors import FieldlinkError
 
-app = typer.Typer(help="fieldlink: customer engagement for field-service businesses.",
-                  no_args_is_help=True, pretty_exceptions_enable=False)
+app = typer.Typer(
+    help="fieldlink: customer engagement for field-service businesses.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 company_app = typer.Typer(help="Companies (tenants).", no_args_is_help=True)
 apikey_app = typer.Typer(help="API keys.", no_args_is_help=True)
@@ -46,8 +49,11 @@ def db_upgrade(as_json: bool = JsonOpt) -> None:
         upgrade(make_engine(url))
     except Exception as exc:  # a clear line, not a traceback, for a wrong URL or a down server
         _fail(f"could not migrate {_redact(url)}: {exc.__class__.__name__}: {exc}")
-    _emit(as_json, {"database": _redact(url), "status": "up to date"},
-          f"Database {_redact(url)} is up to date.")
+    _emit(
+        as_json,
+        {"database": _redact(url), "status": "up to date"},
+        f"Database {_redact(url)} is up to date.",
+    )
 
 
 @company_app.command("create")
@@ -62,14 +68,19 @@ def company_create(
 
     try:
         with session_scope(_factory()) as session:
-            company = create_company(session, name=name, company_code=code,
-                                     sms_area_code=sms_area_code)
+            company = create_company(
+                session, name=name, company_code=code, sms_area_code=sms_area_code
+            )
             _key, raw = create_api_key(session, company=company)
             out = {"id": company.id, "company_code": company.company_code, "api_key": raw}
     except FieldlinkError as exc:
         _fail(exc.detail)
-    _emit(as_json, out, f"Company {out['id']} ({out['company_code']}) created.\n"
-                        f"API key (shown once): {out['api_key']}")
+    _emit(
+        as_json,
+        out,
+        f"Company {out['id']} ({out['company_code']}) created.\n"
+        f"API key (shown once): {out['api_key']}",
+    )
 
 
 @apikey_app.command("create")
@@ -118,16 +129,25 @@ def serve(
     """Run the HTTP server."""
     import uvicorn
 
-    uvicorn.run("fieldlink.app:create_app", factory=True, host=host, port=port,
-                workers=workers, proxy_headers=True)
+    uvicorn.run(
+        "fieldlink.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        proxy_headers=True,
+    )
 
 
 @app.command("demo")
 def demo(
     host: str = typer.Option("127.0.0.1", "--host"),
     port: int = typer.Option(8000, "--port"),
-    database: str = typer.Option("sqlite:///fieldlink-demo.db", "--database",
-                                 help="Where the demo data lives (recreated each run)"),
+    database: str = typer.Option(
+        "sqlite:///fieldlink-demo.db",
+        "--database",
+        help="Where the demo data lives (recreated each run)",
+    ),
     no_serve: bool = typer.Option(False, "--no-serve", help="Seed and print, do not serve"),
     as_json: bool = JsonOpt,
 ) -> None:

@@ -112,5 +112,7 @@ def get_scoped(session: Session, model: Any, object_id: int, company_id: int, la
 
     obj = session.get(model, object_id)
     if obj is None or obj.company_id != company_id:
-        raise NotFound(f"{label} {object_id} not found", code=f"{label.replace(' ', '_')}_not_found")
+        raise NotFound(
+            f"{label} {object_id} not found", code=f"{label.replace(' ', '_')}_not_found"
+        )
     return obj

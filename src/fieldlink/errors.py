@@ -24,8 +24,9 @@ class ValidationFailed(FieldlinkError):
     title = "Validation failed"
 
     def __init__(self, field: str, message: str, *, code: str | None = None) -> None:
-        super().__init__(f"{field}: {message}", errors=[{"field": field, "message": message}],
-                         code=code)
+        super().__init__(
+            f"{field}: {message}", errors=[{"field": field, "message": message}], code=code
+        )
 
 
 class NotFound(FieldlinkError):

@@ -46,12 +46,15 @@ def test_company_reads_its_own_profile_with_default_settings(api: TestClient) ->
 
 
 def test_patch_company_normalises_phone_and_keeps_unsent_fields(api: TestClient) -> None:
-    r = api.patch("/v1/company", json={
-        "business_phone": "(919) 555-0142",
-        "brand": {"color": "#1A2B3C", "website": "https://acme.example"},
-        "sender": {"email": "Service@Acme.Example", "name": "Acme Service"},
-        "settings": {"double_opt_in": True, "quiet_hours": {"end": "20:00"}},
-    })
+    r = api.patch(
+        "/v1/company",
+        json={
+            "business_phone": "(919) 555-0142",
+            "brand": {"color": "#1A2B3C", "website": "https://acme.example"},
+            "sender": {"email": "Service@Acme.Example", "name": "Acme Service"},
+            "settings": {"double_opt_in": True, "quiet_hours": {"end": "20:00"}},
+        },
+    )
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["business_phone"] == "+19195550142"
@@ -60,14 +63,18 @@ def test_patch_company_normalises_phone_and_keeps_unsent_fields(api: TestClient)
     assert body["settings"]["double_opt_in"] is True
     assert body["settings"]["quiet_hours"] == {"start": "08:00", "end": "20:00"}
     # A second PATCH of one field leaves the others as they were.
-    body = api.patch("/v1/company", json={"brand": {"logo_url": "https://acme.example/l.png"}}).json()
+    body = api.patch(
+        "/v1/company", json={"brand": {"logo_url": "https://acme.example/l.png"}}
+    ).json()
     assert body["brand"]["website"] == "https://acme.example"
     assert body["settings"]["double_opt_in"] is True
 
 
 def test_patch_company_rejects_bad_values_with_field_errors(api: TestClient) -> None:
-    r = api.patch("/v1/company", json={"business_phone": "12", "brand": {"color": "red"},
-                                       "time_zone": "Mars/Olympus"})
+    r = api.patch(
+        "/v1/company",
+        json={"business_phone": "12", "brand": {"color": "red"}, "time_zone": "Mars/Olympus"},
+    )
     assert r.status_code == 422
     fields = {e["field"] for e in r.json()["errors"]}
     assert fields == {"business_phone", "brand.color", "time_zone"}
@@ -80,21 +87,30 @@ def test_patch_company_rejects_unknown_fields(api: TestClient) -> None:
 
 
 def test_point_of_contact_must_be_one_of_our_users(api: TestClient, rival_api: TestClient) -> None:
-    rival_user = rival_api.post("/v1/users", json={
-        "name": "Rita", "email": "rita@rival.example", "role": "owner"}).json()
+    rival_user = rival_api.post(
+        "/v1/users", json={"name": "Rita", "email": "rita@rival.example", "role": "owner"}
+    ).json()
     r = api.patch("/v1/company", json={"point_of_contact_user_id": rival_user["id"]})
     assert r.status_code == 404
-    mine = api.post("/v1/users", json={"name": "Otto", "email": "otto@acme.example",
-                                       "role": "dispatcher"}).json()
+    mine = api.post(
+        "/v1/users", json={"name": "Otto", "email": "otto@acme.example", "role": "dispatcher"}
+    ).json()
     r = api.patch("/v1/company", json={"point_of_contact_user_id": mine["id"]})
     assert r.status_code == 200 and r.json()["point_of_contact_user_id"] == mine["id"]
 
 
 def test_users_are_created_listed_by_role_and_updated(api: TestClient) -> None:
-    tech = api.post("/v1/users", json={
-        "name": "Tina Tech", "email": "Tina@Acme.example", "phone": "919-555-0101",
-        "role": "technician", "photo_url": "https://acme.example/tina.jpg",
-        "certifications": ["NATE-certified"]})
+    tech = api.post(
+        "/v1/users",
+        json={
+            "name": "Tina Tech",
+            "email": "Tina@Acme.example",
+            "phone": "919-555-0101",
+            "role": "technician",
+            "photo_url": "https://acme.example/tina.jpg",
+            "certifications": ["NATE-certified"],
+        },
+    )
     assert tech.status_code == 201, tech.text
     assert tech.json()["phone"] == "+19195550101"
     assert tech.json()["email"] == "tina@acme.example"
@@ -118,8 +134,9 @@ def test_user_role_must_be_known(api: TestClient) -> None:
 
 
 def test_another_companys_user_is_a_404(api: TestClient, rival_api: TestClient) -> None:
-    theirs = rival_api.post("/v1/users", json={"name": "R", "email": "r@rival.example",
-                                               "role": "owner"}).json()
+    theirs = rival_api.post(
+        "/v1/users", json={"name": "R", "email": "r@rival.example", "role": "owner"}
+    ).json()
     assert api.get(f"/v1/users/{theirs['id']}").status_code == 404
     assert api.patch(f"/v1/users/{theirs['id']}", json={"name": "x"}).status_code == 404
     assert rival_api.get(f"/v1/users/{theirs['id']}").json()["name"] == "R"

@@ -19,7 +19,6 @@ from fieldlink.validation import check_company_code
 KEY_PREFIX = "flk_"
 
 
-
 def hash_api_key(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
@@ -59,7 +58,9 @@ def create_company(
     return company
 
 
-def create_api_key(session: Session, *, company: Company, name: str = "default") -> tuple[ApiKey, str]:
+def create_api_key(
+    session: Session, *, company: Company, name: str = "default"
+) -> tuple[ApiKey, str]:
     """Make a key; the plain key is returned once and never stored."""
     secret = secrets.token_urlsafe(32)
     raw = f"{KEY_PREFIX}{secret}"
@@ -70,9 +71,7 @@ def create_api_key(session: Session, *, company: Company, name: str = "default")
 
 
 def revoke_api_key(session: Session, *, company: Company, key_id: int) -> ApiKey:
-    key = session.scalar(
-        select(ApiKey).where(ApiKey.id == key_id, ApiKey.company_id == company.id)
-    )
+    key = session.scalar(select(ApiKey).where(ApiKey.id == key_id, ApiKey.company_id == company.id))
     if key is None:
         raise NotFound(f"API key {key_id} not found for company {company.company_code}")
     if key.revoked_at is None:
@@ -119,8 +118,9 @@ def update_company(session: Session, *, company: Company, patch: CompanyPatch) -
             select(Company.id).where(Company.company_code == data["company_code"])
         )
         if taken is not None:
-            raise Conflict(f"company code {data['company_code']!r} is taken",
-                           code="company_code_taken")
+            raise Conflict(
+                f"company code {data['company_code']!r} is taken", code="company_code_taken"
+            )
     if data.get("sms_number") and data["sms_number"] != company.sms_number:
         taken = session.scalar(select(Company.id).where(Company.sms_number == data["sms_number"]))
         if taken is not None:
@@ -129,8 +129,12 @@ def update_company(session: Session, *, company: Company, patch: CompanyPatch) -
         get_user(session, company_id=company.id, user_id=data["point_of_contact_user_id"])
     brand = data.pop("brand", None)
     if brand is not None:
-        for key, column in (("logo_url", "logo_url"), ("website", "website"),
-                            ("color", "brand_color"), ("remit_to", "remit_to")):
+        for key, column in (
+            ("logo_url", "logo_url"),
+            ("website", "website"),
+            ("color", "brand_color"),
+            ("remit_to", "remit_to"),
+        ):
             if key in patch.brand.model_fields_set:  # type: ignore[union-attr]
                 setattr(company, column, brand[key])
     sender = data.pop("sender", None)

@@ -17,9 +17,15 @@ DEFAULT_STATUS_CODES = (
 
 def seed_default_status_codes(session: Session, *, company_id: int) -> list[StatusCode]:
     codes = [
-        StatusCode(company_id=company_id, name=name, meaning=meaning, once_per_appointment=True,
-                   notification_enabled=False, notification_channels=[],
-                   notification_contact_roles=[])
+        StatusCode(
+            company_id=company_id,
+            name=name,
+            meaning=meaning,
+            once_per_appointment=True,
+            notification_enabled=False,
+            notification_channels=[],
+            notification_contact_roles=[],
+        )
         for name, meaning in DEFAULT_STATUS_CODES
     ]
     session.add_all(codes)

@@ -50,8 +50,9 @@ def get_tenant(request: Request, session: DbSession) -> Tenant:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        raise Unauthorized("send the API key as 'Authorization: Bearer <key>'",
-                           code="missing_api_key")
+        raise Unauthorized(
+            "send the API key as 'Authorization: Bearer <key>'", code="missing_api_key"
+        )
     company = authenticate_api_key(session, token.strip())
     if company is None:
         raise Unauthorized("the API key is unknown or revoked", code="invalid_api_key")
