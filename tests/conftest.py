@@ -55,6 +55,18 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield f"sqlite:///{path}"
 
 
+@pytest.fixture
+def fresh_database_url(tmp_path: Path) -> Iterator[str]:
+    """An empty database of the suite's kind, for tests that run real processes and commit."""
+    base = os.environ.get("FIELDLINK_TEST_DATABASE_URL", "")
+    if base.startswith(("postgres", "postgresql")):
+        url, name = _create_pg_database(base)
+        yield url
+        _drop_pg_database(base, name)
+    else:
+        yield f"sqlite:///{tmp_path / 'fresh.db'}"
+
+
 @pytest.fixture(scope="session")
 def engine(database_url: str) -> Iterator[Engine]:
     eng = make_engine(database_url)

@@ -1,0 +1,3 @@
+from fieldlink.cli import main
+
+main()

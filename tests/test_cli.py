@@ -1,0 +1,113 @@
+"""The ``fieldlink`` command line, run as a user would (a real process on a real database)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+
+FIELDLINK = [sys.executable, "-m", "fieldlink"]
+
+
+def run(args: list[str], db: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "FIELDLINK_DATABASE_URL": db}
+    return subprocess.run(
+        [*FIELDLINK, *args], env=env, capture_output=True, text=True, timeout=120, cwd=cwd
+    )
+
+
+def test_db_upgrade_then_company_create_prints_a_working_key(fresh_database_url: str) -> None:
+    assert run(["db", "upgrade"], fresh_database_url).returncode == 0
+    out = run(
+        ["company", "create", "--name", "Acme", "--code", "acme", "--json"], fresh_database_url
+    )
+    assert out.returncode == 0, out.stderr
+    created = json.loads(out.stdout)
+    assert created["company_code"] == "acme" and created["api_key"].startswith("flk_")
+
+    from fastapi.testclient import TestClient
+
+    from fieldlink.app import create_app
+    from fieldlink.config import Settings
+
+    app = create_app(Settings(database_url=fresh_database_url))  # type: ignore[call-arg]
+    with TestClient(app) as client:
+        r = client.get("/v1/company", headers={"Authorization": f"Bearer {created['api_key']}"})
+    assert r.status_code == 200 and r.json()["id"] == created["id"]
+
+
+def test_company_create_refuses_a_taken_code_with_a_message(fresh_database_url: str) -> None:
+    run(["db", "upgrade"], fresh_database_url)
+    run(["company", "create", "--name", "Acme", "--code", "acme"], fresh_database_url)
+    again = run(["company", "create", "--name", "Other", "--code", "ACME"], fresh_database_url)
+    assert again.returncode == 2
+    assert "taken" in again.stderr and "Traceback" not in again.stderr
+
+
+def test_apikey_create_and_revoke(fresh_database_url: str) -> None:
+    run(["db", "upgrade"], fresh_database_url)
+    run(["company", "create", "--name", "Acme", "--code", "acme"], fresh_database_url)
+    made = run(["apikey", "create", "--company", "acme", "--json"], fresh_database_url)
+    key = json.loads(made.stdout)
+    revoked = run(
+        ["apikey", "revoke", str(key["id"]), "--company", "acme", "--json"], fresh_database_url
+    )
+    assert revoked.returncode == 0 and json.loads(revoked.stdout)["revoked_at"]
+    missing = run(["apikey", "create", "--company", "nobody"], fresh_database_url)
+    assert missing.returncode == 2 and "no company" in missing.stderr
+
+
+def test_db_upgrade_on_an_unreachable_server_says_so(tmp_path: Path) -> None:
+    out = run(["db", "upgrade"], "postgresql://nobody@127.0.0.1:1/none")
+    assert out.returncode == 2
+    assert "could not migrate" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_demo_serves_the_api_with_the_printed_key(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen(
+        [
+            *FIELDLINK,
+            "demo",
+            "--port",
+            str(port),
+            "--json",
+            "--database",
+            f"sqlite:///{tmp_path / 'demo.db'}",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=tmp_path,
+    )
+    try:
+        assert proc.stdout is not None
+        info = json.loads(proc.stdout.readline())
+        headers = {"Authorization": f"Bearer {info['api_key']}"}
+        for _ in range(100):
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                import time
+
+                time.sleep(0.1)
+        company = httpx.get(f"{info['api']}/company", headers=headers).json()
+        assert company["name"] == "Acme Heating & Air"
+        assert company["sms_number"] == "+19195550199"
+        users = httpx.get(
+            f"{info['api']}/users", headers=headers, params={"role": "technician"}
+        ).json()
+        assert len(users["items"]) == 3
+        assert info["customers"] == 50 and info["appointments"] >= 20
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
