@@ -111,3 +111,22 @@ def test_demo_serves_the_api_with_the_printed_key(tmp_path: Path) -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_worker_command_runs_until_sigterm_and_exits_cleanly(fresh_database_url: str) -> None:
+    import signal
+    import time
+
+    run(["db", "upgrade"], fresh_database_url)
+    env = {**os.environ, "FIELDLINK_DATABASE_URL": fresh_database_url}
+    proc = subprocess.Popen(
+        [*FIELDLINK, "worker", "--concurrency", "2"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    time.sleep(1.5)
+    assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=15) == 0

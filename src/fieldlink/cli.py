@@ -139,6 +139,27 @@ def serve(
     )
 
 
+@app.command("worker")
+def worker(
+    concurrency: int = typer.Option(1, "--concurrency", help="Worker threads in this process"),
+) -> None:
+    """Deliver from the outbox until SIGTERM (finishes the job in hand, then exits)."""
+    import logging
+
+    from fieldlink.handlers import load_handlers
+    from fieldlink.outbox.worker import run_workers
+
+    logging.basicConfig(
+        level=get_settings().log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s"
+    )
+    url = get_settings().database_url
+    if url.startswith("sqlite") and concurrency > 1:
+        typer.secho("SQLite takes one writer at a time: running one worker thread.", err=True)
+        concurrency = 1
+    load_handlers()
+    run_workers(_factory(), concurrency=concurrency)
+
+
 @app.command("demo")
 def demo(
     host: str = typer.Option("127.0.0.1", "--host"),

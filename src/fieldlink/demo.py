@@ -523,10 +523,23 @@ def _banner(info: dict[str, Any]) -> str:
 
 
 def _serve(database: str, host: str, port: int) -> None:
+    """Server and worker in one process: the embedded set-up of DESIGN.md principle 5."""
+    import threading
+
     import uvicorn
 
     from fieldlink.app import create_app
     from fieldlink.config import Settings
+    from fieldlink.handlers import load_handlers
+    from fieldlink.outbox.worker import Worker
 
     settings = Settings(database_url=database, base_url=f"http://{host}:{port}")
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+    load_handlers()
+    worker = Worker(make_sessionmaker(make_engine(database)), name="demo-worker")
+    thread = threading.Thread(target=worker.run, name="demo-worker", daemon=True)
+    thread.start()
+    try:
+        uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+    finally:
+        worker.stop()
+        thread.join(timeout=10)

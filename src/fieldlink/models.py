@@ -5,5 +5,6 @@ from fieldlink.consent import models as consent
 from fieldlink.customers import models as customers
 from fieldlink.db import Base
 from fieldlink.jobs import models as jobs
+from fieldlink.outbox import models as outbox
 
-__all__ = ["Base", "accounts", "consent", "customers", "jobs"]
+__all__ = ["Base", "accounts", "consent", "customers", "jobs", "outbox"]
