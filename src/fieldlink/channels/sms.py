@@ -1,0 +1,112 @@
+"""SMS transports: a Twilio-compatible HTTP API and a log sink.
+
+Outbound texts are a form POST to ``{api}/2010-04-01/Accounts/{sid}/Messages.json`` with
+basic auth, as Twilio's API takes them; the same shape works against the local fake.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import datetime
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+import httpx
+
+from fieldlink.channels.base import Sms, TransportError
+
+log = logging.getLogger("fieldlink.sms")
+
+# Twilio error codes that no retry can fix, and the reason code we record for each.
+PERMANENT_ERRORS = {
+    21610: "opted_out_at_carrier",  # recipient replied STOP to the carrier: CTIA, never retry
+    21211: "invalid_number",
+    21614: "not_a_mobile_number",
+    21408: "region_not_enabled",
+    21612: "unreachable_number",
+}
+
+
+class TwilioSmsTransport:
+    def __init__(
+        self,
+        *,
+        api_url: str,
+        account_sid: str,
+        auth_token: str,
+        client: httpx.Client | None = None,
+        timeout: float = 15.0,
+    ) -> None:
+        self.base = f"{api_url.rstrip('/')}/2010-04-01/Accounts/{account_sid}"
+        self.client = client or httpx.Client(timeout=timeout, auth=(account_sid, auth_token))
+
+    def send(self, sms: Sms) -> str:
+        form = {"To": sms.to, "From": sms.from_, "Body": sms.body}
+        if sms.status_callback:
+            form["StatusCallback"] = sms.status_callback
+        try:
+            response = self.client.post(f"{self.base}/Messages.json", data=form)
+        except httpx.HTTPError as exc:
+            # We cannot know whether the provider took it: the caller reconciles before resend.
+            raise TransportError(f"SMS provider unreachable: {exc}", permanent=False) from exc
+        body = _json(response)
+        if response.status_code in (200, 201) and body.get("sid"):
+            return str(body["sid"])
+        code = body.get("code")
+        if isinstance(code, int) and code in PERMANENT_ERRORS:
+            raise TransportError(
+                str(body.get("message", "rejected")), permanent=True, code=PERMANENT_ERRORS[code]
+            )
+        permanent = 400 <= response.status_code < 500 and response.status_code != 429
+        raise TransportError(
+            f"SMS provider answered {response.status_code}: "
+            f"{body.get('message', response.text[:200])}",
+            permanent=permanent,
+            code=f"provider_{code}" if code else None,
+        )
+
+    def find_sent(self, *, to: str, since: datetime, reference: str) -> str | None:
+        params = {"To": to, "DateSent>": since.strftime("%Y-%m-%d"), "PageSize": "200"}
+        try:
+            response = self.client.get(f"{self.base}/Messages.json", params=params)
+            response.raise_for_status()
+        except httpx.HTTPError as exc:
+            raise TransportError(f"cannot list provider messages: {exc}", permanent=False) from exc
+        for item in _json(response).get("messages", []):
+            if reference and reference in _query_values(str(item.get("status_callback") or "")):
+                return str(item["sid"])
+        return None
+
+
+class LogSmsTransport:
+    """The demo's sink: logs each text and keeps the last ones in memory."""
+
+    def __init__(self, keep: int = 1000) -> None:
+        self.sent: list[tuple[str, Sms]] = []
+        self.keep = keep
+
+    def send(self, sms: Sms) -> str:
+        sid = f"SMlog{uuid.uuid4().hex}"
+        self.sent = [*self.sent[-(self.keep - 1) :], (sid, sms)]
+        log.info("sms to %s: %s", sms.to, sms.body)
+        return sid
+
+    def find_sent(self, *, to: str, since: datetime, reference: str) -> str | None:
+        for sid, sms in reversed(self.sent):
+            if sms.to == to and reference in _query_values(sms.status_callback or ""):
+                return sid
+        return None
+
+
+def _query_values(url: str) -> set[str]:
+    """Every query-parameter value of ``url``: a reference must match one exactly."""
+    return {v for values in parse_qs(urlparse(url).query).values() for v in values}
+
+
+def _json(response: httpx.Response) -> dict[str, Any]:
+    try:
+        data = response.json()
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}

@@ -1,0 +1,101 @@
+"""A local, Twilio-compatible SMS provider over real HTTP, for tests and benchmarks.
+
+It takes ``POST /2010-04-01/Accounts/{sid}/Messages.json`` (form, basic auth), records every
+message, and lists them with ``GET …/Messages.json?To=``. Failures can be scripted: a
+number that answers a Twilio error code, or the next N requests answering 500.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import threading
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+
+@dataclass
+class FakeSmsProvider:
+    account_sid: str = "ACtest"
+    auth_token: str = "secret-token"
+    messages: list[dict[str, Any]] = field(default_factory=list)
+    error_for_number: dict[str, tuple[int, int, str]] = field(default_factory=dict)
+    fail_next: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    server: ThreadingHTTPServer | None = None
+
+    @property
+    def url(self) -> str:
+        assert self.server is not None
+        host, port = self.server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def start(self) -> FakeSmsProvider:
+        provider = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def _authorised(self) -> bool:
+                expected = base64.b64encode(
+                    f"{provider.account_sid}:{provider.auth_token}".encode()
+                ).decode()
+                return self.headers.get("Authorization") == f"Basic {expected}"
+
+            def _reply(self, status: int, body: dict[str, Any]) -> None:
+                raw = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(raw)))
+                self.end_headers()
+                self.wfile.write(raw)
+
+            def do_POST(self) -> None:
+                if not self._authorised():
+                    return self._reply(401, {"code": 20003, "message": "Authenticate"})
+                length = int(self.headers.get("Content-Length", "0"))
+                form = {k: v[0] for k, v in parse_qs(self.rfile.read(length).decode()).items()}
+                with provider.lock:
+                    if provider.fail_next > 0:
+                        provider.fail_next -= 1
+                        return self._reply(500, {"code": 20500, "message": "Internal error"})
+                    if form.get("To") in provider.error_for_number:
+                        status, code, message = provider.error_for_number[form["To"]]
+                        return self._reply(status, {"code": code, "message": message})
+                    sid = "SM" + uuid.uuid4().hex
+                    provider.messages.append(
+                        {
+                            "sid": sid,
+                            "to": form.get("To"),
+                            "from": form.get("From"),
+                            "body": form.get("Body"),
+                            "status": "queued",
+                            "status_callback": form.get("StatusCallback"),
+                            "date_created": datetime.now(UTC).isoformat(),
+                        }
+                    )
+                return self._reply(201, {"sid": sid, "status": "queued", "to": form.get("To")})
+
+            def do_GET(self) -> None:
+                if not self._authorised():
+                    return self._reply(401, {"code": 20003, "message": "Authenticate"})
+                query = {k: v[0] for k, v in parse_qs(urlparse(self.path).query).items()}
+                with provider.lock:
+                    found = [
+                        m for m in provider.messages if "To" not in query or m["to"] == query["To"]
+                    ]
+                return self._reply(200, {"messages": found})
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.shutdown()
+            self.server.server_close()
