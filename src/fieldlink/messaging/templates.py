@@ -1,0 +1,299 @@
+"""Message templates: defaults per touchpoint × channel, rendered in a Jinja2 sandbox.
+
+Rules are pure: callers pass the variables (see ``VARIABLES``) and get text back. A
+template that fails to render with the sample data is refused when saved, not at send.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from jinja2 import StrictUndefined, TemplateError
+from jinja2.sandbox import SandboxedEnvironment
+
+from fieldlink.messaging.segments import count_segments
+
+TOUCHPOINTS = (
+    "service_reminder",
+    "appointment_confirmation",
+    "en_route",
+    "status_update",
+    "service_link",
+    "work_acknowledgement",
+    "estimate",
+    "invoice",
+    "review_request",
+    "opt_in_request",
+    "inbound_forward",
+    "campaign",
+)
+CHANNELS = ("sms", "email")
+MAX_TEMPLATE_CHARS = 20_000
+MAX_OUTPUT_CHARS = 100_000
+
+# The documented variable set (shown in the template editor and the API docs).
+VARIABLES: dict[str, str] = {
+    "company.name": "Company name",
+    "company.phone": "Business phone",
+    "company.website": "Company website",
+    "company.logo_url": "Logo URL",
+    "customer.name": "Customer (account) name",
+    "contact.name": "Contact's name",
+    "contact.first_name": "Contact's first name",
+    "location.address": "Service address, one line",
+    "job.id": "Job number",
+    "job.job_type": "Job type",
+    "job.po_number": "PO number",
+    "appointment.date": "Appointment date, e.g. Tuesday, March 3",
+    "appointment.window": "Arrival window, e.g. 8:00 AM - 10:00 AM",
+    "technician.name": "Technician's name (absent when the company shows itself only)",
+    "technician.photo_url": "Technician's photo URL",
+    "technician.certifications": "Technician's certifications, e.g. NATE-certified",
+    "eta": "Estimated arrival time, e.g. 9:40 AM",
+    "status.name": "Status code name",
+    "link": "The touchpoint's link (service link, invoice, estimate, reschedule, review)",
+    "reschedule_link": "Reschedule or cancel link",
+    "amount": "Amount due or estimated",
+    "message": "The inbound text (inbound_forward only)",
+}
+
+_WHO = "{{ technician.name if technician else company.name }}"
+DEFAULTS: dict[tuple[str, str], tuple[str | None, str]] = {
+    ("service_reminder", "sms"): (
+        None,
+        "{{ company.name }}: reminder of your {{ job.job_type or 'service' }} visit on "
+        "{{ appointment.date }}, {{ appointment.window }}. Need a change? {{ reschedule_link }}",
+    ),
+    ("service_reminder", "email"): (
+        "Reminder: your {{ company.name }} visit on {{ appointment.date }}",
+        "Hi {{ contact.first_name }},\n\nThis is a reminder of your "
+        "{{ job.job_type or 'service' }} visit at {{ location.address }} on "
+        "{{ appointment.date }}, arriving {{ appointment.window }}.\n\n"
+        "Need to reschedule or cancel? {{ reschedule_link }}\n\n{{ company.name }}"
+        "{% if company.phone %}\n{{ company.phone }}{% endif %}",
+    ),
+    ("appointment_confirmation", "sms"): (
+        None,
+        "{{ company.name }}: your visit is booked for {{ appointment.date }}, "
+        "{{ appointment.window }}. Reschedule: {{ reschedule_link }}",
+    ),
+    ("appointment_confirmation", "email"): (
+        "Confirmed: {{ company.name }} on {{ appointment.date }}",
+        "Hi {{ contact.first_name }},\n\nYour {{ job.job_type or 'service' }} visit at "
+        "{{ location.address }} is booked for {{ appointment.date }}, arriving "
+        "{{ appointment.window }}.\n\nNeed another time? {{ reschedule_link }}\n\n"
+        "{{ company.name }}",
+    ),
+    ("en_route", "sms"): (
+        None,
+        "{{ company.name }}: " + _WHO + " is on the way{% if eta %}, arriving about "
+        "{{ eta }}{% endif %}.",
+    ),
+    ("en_route", "email"): (
+        _WHO + " is on the way",
+        "Hi {{ contact.first_name }},\n\n" + _WHO + "{% if technician and "
+        "technician.certifications %} ({{ technician.certifications }}){% endif %} from "
+        "{{ company.name }} is on the way to {{ location.address }}"
+        "{% if eta %} and should arrive about {{ eta }}{% endif %}.\n\n{{ company.name }}",
+    ),
+    ("status_update", "sms"): (None, "{{ company.name }}: your visit is now {{ status.name }}."),
+    ("status_update", "email"): (
+        "{{ company.name }}: {{ status.name }}",
+        "Hi {{ contact.first_name }},\n\nYour visit at {{ location.address }} is now "
+        "{{ status.name }}.\n\n{{ company.name }}",
+    ),
+    ("service_link", "sms"): (
+        None,
+        "{{ company.name }}: the summary of your visit is ready: {{ link }}",
+    ),
+    ("service_link", "email"): (
+        "Your {{ company.name }} visit summary",
+        "Hi {{ contact.first_name }},\n\nThe summary of your visit, with photos and "
+        "documents, is here: {{ link }}\n\n{{ company.name }}",
+    ),
+    ("work_acknowledgement", "sms"): (
+        None,
+        "{{ company.name }}: thank you for signing off the work. Your copy: {{ link }}",
+    ),
+    ("work_acknowledgement", "email"): (
+        "Your signed work acknowledgement",
+        "Hi {{ contact.first_name }},\n\nThank you for signing off the work. "
+        "Your copy is here: {{ link }}\n\n{{ company.name }}",
+    ),
+    ("estimate", "sms"): (
+        None,
+        "{{ company.name }}: your estimate{% if amount %} ({{ amount }}){% endif %} is "
+        "ready to view and approve: {{ link }}",
+    ),
+    ("estimate", "email"): (
+        "Your estimate from {{ company.name }}",
+        "Hi {{ contact.first_name }},\n\nYour estimate{% if amount %} for {{ amount }}"
+        "{% endif %} is ready. View and approve it here: {{ link }}\n\n{{ company.name }}",
+    ),
+    ("invoice", "sms"): (
+        None,
+        "{{ company.name }}: your invoice{% if amount %} for {{ amount }}{% endif %} is "
+        "ready. View and pay: {{ link }}",
+    ),
+    ("invoice", "email"): (
+        "Your invoice from {{ company.name }}",
+        "Hi {{ contact.first_name }},\n\nYour invoice{% if amount %} for {{ amount }}"
+        "{% endif %} is ready. View and pay online: {{ link }}\n\n{{ company.name }}"
+        "{% if company.website %}\n{{ company.website }}{% endif %}",
+    ),
+    ("review_request", "sms"): (
+        None,
+        "{{ company.name }}: thanks for choosing us! How did we do? {{ link }}",
+    ),
+    ("review_request", "email"): (
+        "How did {{ company.name }} do?",
+        "Hi {{ contact.first_name }},\n\nThank you for choosing {{ company.name }}. "
+        "Would you tell us how we did? {{ link }}\n\n{{ company.name }}",
+    ),
+    ("opt_in_request", "sms"): (
+        None,
+        "{{ company.name }}: reply YES to get offers and news by text. Msg&data rates may "
+        "apply. Reply STOP to opt out.",
+    ),
+    ("inbound_forward", "sms"): (None, "New text for {{ company.name }}: {{ link }}"),
+    ("inbound_forward", "email"): (
+        "New text message from {{ contact.name }}",
+        "{{ contact.name }} wrote to {{ company.name }}:\n\n{{ message }}\n\nReply: {{ link }}",
+    ),
+}
+
+
+class TemplateInvalid(ValueError):
+    """The template cannot be rendered; ``str()`` says where and why."""
+
+
+@dataclass(frozen=True)
+class Rendered:
+    subject: str | None
+    body: str
+    segments: int | None = None
+    encoding: str | None = None
+
+
+MAX_RANGE = 1000
+MAX_LOOP_DEPTH = 2
+
+
+class _Env(SandboxedEnvironment):
+    """Sandbox (no attribute escapes) with undefined variables as errors, not blanks, and
+    bounds on the work a hostile template can ask for: small ranges, no huge products or
+    powers, at most two nested loops, and output cut off past MAX_OUTPUT_CHARS."""
+
+    intercepted_binops = frozenset(["*", "**"])
+
+    def __init__(self) -> None:
+        super().__init__(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False)
+        self.globals["range"] = _small_range
+
+    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        if operator == "**":
+            if isinstance(right, int | float) and abs(right) > 64:
+                raise TemplateInvalid("exponent too large")
+            return left**right
+        for seq, n in ((left, right), (right, left)):
+            too_big = (
+                isinstance(seq, str | list | tuple)
+                and isinstance(n, int)
+                and (len(seq) * n > MAX_OUTPUT_CHARS)
+            )
+            if too_big:
+                raise TemplateInvalid("repetition too large")
+        return left * right
+
+
+def _small_range(*args: int) -> range:
+    r = range(*args)
+    if len(r) > MAX_RANGE:
+        raise TemplateInvalid(f"range larger than {MAX_RANGE}")
+    return r
+
+
+def _loop_depth(node: Any, depth: int = 0) -> int:
+    from jinja2 import nodes
+
+    here = depth + 1 if isinstance(node, nodes.For) else depth
+    return max([here, *(_loop_depth(child, here) for child in node.iter_child_nodes())])
+
+
+_ENV = _Env()
+
+
+def default_template(touchpoint: str, channel: str) -> tuple[str | None, str] | None:
+    return DEFAULTS.get((touchpoint, channel))
+
+
+def render(subject: str | None, body: str, variables: dict[str, Any], *, channel: str) -> Rendered:
+    """Render a template with ``variables``; raise TemplateInvalid on any error."""
+    out_subject = _render_one(subject, variables, "subject") if subject is not None else None
+    out_body = _render_one(body, variables, "body")
+    if channel == "sms":
+        count = count_segments(out_body)
+        return Rendered(None, out_body, count.segments, count.encoding)
+    return Rendered(" ".join((out_subject or "").split()), out_body)
+
+
+def _render_one(source: str, variables: dict[str, Any], part: str) -> str:
+    if len(source) > MAX_TEMPLATE_CHARS:
+        raise TemplateInvalid(f"{part}: longer than {MAX_TEMPLATE_CHARS} characters")
+    try:
+        parsed = _ENV.parse(source)
+        if _loop_depth(parsed) > MAX_LOOP_DEPTH:
+            raise TemplateInvalid(f"{part}: loops nested deeper than {MAX_LOOP_DEPTH}")
+        pieces: list[str] = []
+        size = 0
+        for piece in _ENV.from_string(source).generate(**variables):
+            size += len(piece)
+            if size > MAX_OUTPUT_CHARS:
+                raise TemplateInvalid(f"{part}: renders to more than {MAX_OUTPUT_CHARS} characters")
+            pieces.append(piece)
+        text = "".join(pieces)
+    except TemplateInvalid as exc:
+        message = str(exc)
+        raise TemplateInvalid(
+            message if message.startswith(part) else f"{part}: {message}"
+        ) from None
+    except TemplateError as exc:
+        line = getattr(exc, "lineno", None)
+        where = f" (line {line})" if line else ""
+        raise TemplateInvalid(f"{part}{where}: {exc.message or exc}") from exc
+    except (ArithmeticError, TypeError, ValueError, LookupError, AttributeError) as exc:
+        raise TemplateInvalid(f"{part}: {exc.__class__.__name__}: {exc}") from exc
+    return text.strip()
+
+
+def sample_variables(
+    *, company_name: str = "Acme Heating & Air", with_technician: bool = True
+) -> dict[str, Any]:
+    """Data for previews and for checking a template when it is saved."""
+    return {
+        "company": {
+            "name": company_name,
+            "phone": "(919) 555-0100",
+            "website": "https://acme.example",
+            "logo_url": "https://acme.example/logo.png",
+        },
+        "customer": {"name": "Maria Smith"},
+        "contact": {"name": "Maria Smith", "first_name": "Maria"},
+        "location": {"address": "120 Oak St, Raleigh, NC 27601"},
+        "job": {"id": 1042, "job_type": "AC Tune-up", "po_number": "PO-77"},
+        "appointment": {"date": "Tuesday, March 3", "window": "8:00 AM - 10:00 AM"},
+        "technician": {
+            "name": "Tom Torres",
+            "photo_url": "https://acme.example/tom.jpg",
+            "certifications": "NATE-certified",
+        }
+        if with_technician
+        else None,
+        "eta": "9:40 AM",
+        "status": {"name": "Traveling"},
+        "link": "https://engage.example/s/sample",
+        "reschedule_link": "https://engage.example/r/sample",
+        "amount": "$289.00",
+        "message": "The gate code is 1234",
+    }

@@ -1,0 +1,64 @@
+"""Default templates, sandboxed rendering, and refusal of broken or hostile templates."""
+
+from __future__ import annotations
+
+import pytest
+
+from fieldlink.messaging.templates import (
+    DEFAULTS,
+    TemplateInvalid,
+    default_template,
+    render,
+    sample_variables,
+)
+
+
+@pytest.mark.parametrize(("touchpoint", "channel"), sorted(DEFAULTS))
+@pytest.mark.parametrize("with_technician", [True, False])
+def test_every_default_renders_with_and_without_the_technician(
+    touchpoint: str, channel: str, with_technician: bool
+) -> None:
+    subject, body = DEFAULTS[(touchpoint, channel)]
+    out = render(subject, body, sample_variables(with_technician=with_technician), channel=channel)
+    assert "Acme Heating & Air" in (out.body + (out.subject or ""))
+    assert "{{" not in out.body and "None" not in out.body
+    if channel == "email":
+        assert out.subject
+    else:
+        assert out.segments and out.segments >= 1 and out.encoding == "GSM-7"
+
+
+def test_en_route_names_the_technician_or_only_the_company() -> None:
+    subject, body = default_template("en_route", "sms") or (None, "")
+    named = render(subject, body, sample_variables(with_technician=True), channel="sms")
+    anonymous = render(subject, body, sample_variables(with_technician=False), channel="sms")
+    assert "Tom Torres is on the way" in named.body and "9:40 AM" in named.body
+    assert "Tom" not in anonymous.body and "Acme Heating & Air is on the way" in anonymous.body
+
+
+def test_an_unknown_variable_is_refused_with_its_name() -> None:
+    with pytest.raises(TemplateInvalid, match="custmer"):
+        render(None, "Hi {{ custmer.name }}", sample_variables(), channel="sms")
+
+
+def test_a_syntax_error_is_refused_with_its_line() -> None:
+    with pytest.raises(TemplateInvalid, match=r"line 2"):
+        render(None, "Hi\n{% if %}", sample_variables(), channel="sms")
+
+
+@pytest.mark.parametrize(
+    "hostile",
+    [
+        "{{ ''.__class__.__mro__[1].__subclasses__() }}",
+        "{{ company.__class__ }}{{ cycler.__init__.__globals__ }}",
+        "{% for i in range(100000) %}x{% endfor %}",
+        "{% for a in range(999) %}{% for b in range(999) %}{% for c in range(999) %}"
+        "{% endfor %}{% endfor %}{% endfor %}",
+        "{{ 'x' * 1000000000 }}",
+        "{{ 10 ** 100000000 }}",
+        "{% for a in range(999) %}{% for b in range(999) %}xxxxxxxx{% endfor %}{% endfor %}",
+    ],
+)
+def test_hostile_templates_are_refused_quickly(hostile: str) -> None:
+    with pytest.raises(TemplateInvalid):
+        render(None, hostile, sample_variables(), channel="sms")
