@@ -5,6 +5,7 @@ from fieldlink.consent import models as consent
 from fieldlink.customers import models as customers
 from fieldlink.db import Base
 from fieldlink.jobs import models as jobs
+from fieldlink.messaging import models as messaging
 from fieldlink.outbox import models as outbox
 
-__all__ = ["Base", "accounts", "consent", "customers", "jobs", "outbox"]
+__all__ = ["Base", "accounts", "consent", "customers", "jobs", "messaging", "outbox"]

@@ -1,0 +1,119 @@
+"""Messages (every intended message and its outcome), their history, template overrides."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from fieldlink.db import Base, JSONType, UTCDateTime, utcnow
+
+MESSAGE_STATUSES = (
+    "queued",
+    "sending",
+    "sent",
+    "delivered",
+    "undelivered",
+    "failed",
+    "suppressed",
+)
+FINAL_STATUSES = ("delivered", "undelivered", "failed", "suppressed")
+
+
+class Message(Base):
+    """One intended message. It is stored whatever happens to it, with the reasons."""
+
+    __tablename__ = "messages"
+    __table_args__ = (
+        # The idempotency key is unique among the messages that count; a repeat trigger is
+        # stored as its own `suppressed: duplicate` row with the key in `requested_key`.
+        Index(
+            "uq_messages_company_key",
+            "company_id",
+            "idempotency_key",
+            unique=True,
+            postgresql_where=text("idempotency_key IS NOT NULL"),
+            sqlite_where=text("idempotency_key IS NOT NULL"),
+        ),
+        Index("ix_messages_company_customer", "company_id", "customer_id"),
+        Index("ix_messages_company_appointment", "company_id", "appointment_id"),
+        Index("ix_messages_provider_id", "provider_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"))
+    touchpoint: Mapped[str] = mapped_column(String(40))
+    channel: Mapped[str] = mapped_column(String(10))
+    to: Mapped[str | None] = mapped_column(String(320))
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id", ondelete="SET NULL"))
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id", ondelete="SET NULL"))
+    contact_method_id: Mapped[int | None] = mapped_column(
+        ForeignKey("contact_methods.id", ondelete="SET NULL")
+    )
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    job_id: Mapped[int | None] = mapped_column(
+        ForeignKey("jobs.id", ondelete="SET NULL"), index=True
+    )
+    appointment_id: Mapped[int | None] = mapped_column(
+        ForeignKey("appointments.id", ondelete="SET NULL")
+    )
+    status_code_id: Mapped[int | None] = mapped_column(
+        ForeignKey("status_codes.id", ondelete="SET NULL")
+    )
+    subject_ref: Mapped[str | None] = mapped_column(String(100))
+    language: Mapped[str] = mapped_column(String(5), default="en")
+    subject: Mapped[str | None] = mapped_column(Text)
+    body: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(20), default="queued")
+    reasons: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)
+    idempotency_key: Mapped[str | None] = mapped_column(String(300))
+    requested_key: Mapped[str | None] = mapped_column(String(300))
+    duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"))
+    provider_id: Mapped[str | None] = mapped_column(String(200))
+    send_after: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    send_by: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    attempt_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    @property
+    def reference(self) -> str:
+        """Our id as carried to providers (status-callback URL, email header)."""
+        return f"flm-{self.id}"
+
+
+class MessageEvent(Base):
+    """The history of a message: each status it passed through, when, and why."""
+
+    __tablename__ = "message_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"))
+    message_id: Mapped[int] = mapped_column(
+        ForeignKey("messages.id", ondelete="CASCADE"), index=True
+    )
+    status: Mapped[str] = mapped_column(String(20))
+    detail: Mapped[str | None] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class TemplateOverride(Base):
+    """A company's own wording for one touchpoint × channel × language."""
+
+    __tablename__ = "message_templates"
+    __table_args__ = (UniqueConstraint("company_id", "touchpoint", "channel", "language"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"))
+    touchpoint: Mapped[str] = mapped_column(String(40))
+    channel: Mapped[str] = mapped_column(String(10))
+    language: Mapped[str] = mapped_column(String(5), default="en")
+    subject: Mapped[str | None] = mapped_column(Text)
+    body: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
