@@ -6,6 +6,8 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from fieldlink.channels.base import Sms, TransportError
 from fieldlink.channels.sms import TwilioSmsTransport
@@ -85,3 +87,11 @@ def test_find_sent_matches_our_reference_exactly(provider) -> None:
     assert t.find_sent(to="+19195550123", since=since, reference="m-12") == sid
     assert t.find_sent(to="+19195550123", since=since, reference="m-1") is None
     assert t.find_sent(to="+19195550000", since=since, reference="m-12") is None
+
+
+@given(st.text(max_size=100))
+def test_signature_checks_refuse_any_garbage_without_raising(signature: str) -> None:
+    from fieldlink.channels.signatures import hmac_sha256_valid, twilio_signature_valid
+
+    assert not twilio_signature_valid("token", "https://x/webhooks", {"a": "b"}, signature)
+    assert not hmac_sha256_valid("secret", b"{}", signature)
