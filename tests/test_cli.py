@@ -126,7 +126,12 @@ def test_worker_command_runs_until_sigterm_and_exits_cleanly(fresh_database_url:
         stderr=subprocess.PIPE,
         text=True,
     )
-    time.sleep(1.5)
-    assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+    assert proc.stderr is not None
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:  # wait until a worker thread says it has started
+        line = proc.stderr.readline()
+        assert line, f"worker exited early with {proc.poll()}"
+        if " started" in line:
+            break
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=15) == 0
