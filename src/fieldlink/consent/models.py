@@ -4,19 +4,30 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from fieldlink.db import Base, UTCDateTime, utcnow
 
 SUPPRESSION_REASONS = ("unsubscribed", "bounce", "complaint", "manual")
-CONSENT_SOURCES = ("keyword", "web_form", "opt_in_request", "office", "api", "system", "import")
+CONSENT_SOURCES = (
+    "keyword",
+    "web_form",
+    "opt_in_request",
+    "office",
+    "api",
+    "system",
+    "import",
+    "carrier",
+)
 
 
 class ConsentEvent(Base):
     """One change of a consent flag: who/what/when/how, with the exact wording."""
 
     __tablename__ = "consent_events"
+    # An address's suppression history is found by its text (the list is per address).
+    __table_args__ = (Index("ix_consent_events_company_subject", "company_id", "subject"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"), index=True)
