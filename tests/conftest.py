@@ -106,6 +106,9 @@ def settings(database_url: str) -> Settings:
         database_url=database_url,
         secret_key="test-secret",  # type: ignore[arg-type]
         base_url="http://testserver",
+        twilio_account_sid="ACtest",
+        twilio_auth_token="test-auth-token",  # type: ignore[arg-type]
+        email_webhook_secret="test-email-secret",  # type: ignore[arg-type]
     )
 
 

@@ -146,18 +146,25 @@ def worker(
     """Deliver from the outbox until SIGTERM (finishes the job in hand, then exits)."""
     import logging
 
+    from fieldlink.channels.registry import configure, from_settings
     from fieldlink.handlers import load_handlers
-    from fieldlink.outbox.worker import run_workers
+    from fieldlink.outbox.worker import WorkerConfig, run_workers
 
+    settings = get_settings()
     logging.basicConfig(
-        level=get_settings().log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s"
+        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s"
     )
-    url = get_settings().database_url
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per text is noise
+    url = settings.database_url
     if url.startswith("sqlite") and concurrency > 1:
         typer.secho("SQLite takes one writer at a time: running one worker thread.", err=True)
         concurrency = 1
     load_handlers()
-    run_workers(_factory(), concurrency=concurrency)
+    configure(from_settings(settings))
+    config = WorkerConfig(
+        visibility_timeout=settings.worker_visibility_timeout, batch_size=settings.worker_batch_size
+    )
+    run_workers(_factory(), concurrency=concurrency, config=config)
 
 
 @app.command("demo")

@@ -23,8 +23,11 @@ class Settings(BaseSettings):
     twilio_api_url: str = "https://api.twilio.com"
     email_provider: Literal["log", "smtp"] = "log"
     smtp_url: str = ""
+    email_webhook_secret: SecretStr = SecretStr("")
     payment_provider: Literal["test", "stripe"] = "test"
     log_level: str = "INFO"
+    worker_visibility_timeout: float = 60.0
+    worker_batch_size: int = 20
 
     @field_validator("database_url")
     @classmethod

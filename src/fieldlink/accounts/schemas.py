@@ -100,6 +100,14 @@ class CompanySettings(Input):
     dormant_email_suppression: bool = False
     dormant_email_days: int = Field(180, ge=30, le=1095)
     technician_identity: Literal["name_and_photo", "company_only"] = "name_and_photo"
+    review_url: str | None = Field(None, max_length=2000)
+
+    @field_validator("review_url")
+    @classmethod
+    def _review_url(cls, v: str | None) -> str | None:
+        if v and not v.startswith(("https://", "http://")):
+            raise ValueError("must be an http(s) URL")
+        return v
     quiet_hours: QuietHours = Field(default_factory=QuietHours)
     portal: PortalSettings = Field(default_factory=PortalSettings)
 

@@ -11,6 +11,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Query
 from sqlalchemy.orm import Session
 
+from fieldlink.accounts.service import get_user
 from fieldlink.db import utcnow
 from fieldlink.jobs import dispatch, queries, service
 from fieldlink.jobs.billing_api import router as billing_router
@@ -30,7 +31,8 @@ from fieldlink.jobs.schemas import (
     StatusCodeOut,
     StatusCodePatch,
 )
-from fieldlink.web.deps import CurrentTenant, DbSession
+from fieldlink.messaging import touchpoints
+from fieldlink.web.deps import CurrentTenant, DbSession, Links
 from fieldlink.web.pagination import Page, page_params
 
 router = APIRouter(prefix="/v1")
@@ -72,7 +74,11 @@ def get_job(job_id: int, tenant: CurrentTenant, session: DbSession) -> JobOut:
 @router.patch("/jobs/{job_id}", response_model=JobOut, tags=["jobs"])
 def patch_job(job_id: int, body: JobPatch, tenant: CurrentTenant, session: DbSession) -> JobOut:
     job = service.get_job(session, company_id=tenant.company_id, job_id=job_id)
-    return queries.job_out(service.update_job(session, job=job, patch=body))
+    was = job.status
+    job = service.update_job(session, job=job, patch=body)
+    if job.status == "completed" and was != "completed":
+        touchpoints.request_review(session, company=tenant.company, job=job, now=utcnow())
+    return queries.job_out(job)
 
 
 # --- appointments ---------------------------------------------------------------------
@@ -90,10 +96,14 @@ def _appointment_out(session: Session, appointment: Appointment) -> AppointmentO
     tags=["appointments"],
 )
 def create_appointment(
-    job_id: int, body: AppointmentIn, tenant: CurrentTenant, session: DbSession
+    job_id: int, body: AppointmentIn, tenant: CurrentTenant, session: DbSession, links: Links
 ) -> AppointmentOut:
+    """Book a visit; the customer gets one confirmation shortly after (DESIGN.md, touchpoint 2)."""
     job = service.get_job(session, company_id=tenant.company_id, job_id=job_id)
     appointment = service.schedule_appointment(session, job=job, data=body)
+    touchpoints.confirm(
+        session, company=tenant.company, appointment=appointment, links=links, now=utcnow()
+    )
     return _appointment_out(session, appointment)
 
 
@@ -143,12 +153,25 @@ def get_appointment(
     "/appointments/{appointment_id}", response_model=AppointmentOut, tags=["appointments"]
 )
 def patch_appointment(
-    appointment_id: int, body: AppointmentPatch, tenant: CurrentTenant, session: DbSession
+    appointment_id: int,
+    body: AppointmentPatch,
+    tenant: CurrentTenant,
+    session: DbSession,
+    links: Links,
 ) -> AppointmentOut:
+    """A new window sends one new confirmation and supersedes unsent ones for the old."""
     appointment = service.get_appointment(
         session, company_id=tenant.company_id, appointment_id=appointment_id
     )
     change = service.update_appointment(session, appointment=appointment, patch=body)
+    if change.rescheduled or change.cancelled:
+        touchpoints.confirm(
+            session,
+            company=tenant.company,
+            appointment=change.appointment,
+            links=links,
+            now=utcnow(),
+        )
     return _appointment_out(session, change.appointment)
 
 
@@ -159,24 +182,46 @@ def patch_appointment(
     tags=["dispatch"],
 )
 def post_dispatch_status(
-    appointment_id: int, body: DispatchStatusIn, tenant: CurrentTenant, session: DbSession
+    appointment_id: int,
+    body: DispatchStatusIn,
+    tenant: CurrentTenant,
+    session: DbSession,
+    links: Links,
 ) -> DispatchResultOut:
+    """Apply a status code; its notification (if any) goes out once per appointment unless
+    the code says per technician. A visit that completes the job asks for a review."""
     appointment = service.get_appointment(
         session, company_id=tenant.company_id, appointment_id=appointment_id
     )
+    now = utcnow()
     event = dispatch.record_dispatch_status(
         session,
         appointment=appointment,
         technician_id=body.technician_id,
         status_code_id=body.status_code_id,
         source=body.source,
-        now=utcnow(),
+        now=now,
     )
     code = dispatch.get_status_code(
         session, company_id=tenant.company_id, status_code_id=body.status_code_id
     )
+    technician = get_user(session, company_id=tenant.company_id, user_id=body.technician_id)
+    result = touchpoints.status_applied(
+        session,
+        company=tenant.company,
+        appointment=appointment,
+        technician=technician,
+        code=code,
+        links=links,
+        now=now,
+    )
+    job = service.get_job_of(session, appointment=appointment)
+    if job.status == "completed":
+        result.merge(touchpoints.request_review(session, company=tenant.company, job=job, now=now))
     out = queries.event_out(event, code)
-    return DispatchResultOut(**out.model_dump(), appointment_status=appointment.status)
+    return DispatchResultOut(
+        **out.model_dump(), appointment_status=appointment.status, notifications=result.as_dict()
+    )
 
 
 @router.get("/appointments/{appointment_id}/status", tags=["dispatch"])

@@ -203,3 +203,4 @@ class DispatchResultOut(DispatchEventOut):
     """The recorded event and the appointment status it led to."""
 
     appointment_status: str
+    notifications: dict[str, Any] | None = None

@@ -92,3 +92,21 @@ def link_url(
         secret, kind=kind, company_id=company_id, object_id=object_id, now=now, ttl=ttl
     )
     return f"{base_url}/{kind}/{token}"
+
+
+@dataclass(frozen=True)
+class LinkMaker:
+    """Makes customer-facing URLs; built at the entry point from Settings."""
+
+    base_url: str
+    secret: str
+
+    def url(self, kind: str, *, company_id: int, object_id: int, now: datetime) -> str:
+        return link_url(
+            self.base_url,
+            self.secret,
+            kind=kind,
+            company_id=company_id,
+            object_id=object_id,
+            now=now,
+        )

@@ -11,7 +11,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from fieldlink.accounts.models import Company
 from fieldlink.accounts.service import authenticate_api_key
+from fieldlink.config import Settings
 from fieldlink.errors import Unauthorized
+from fieldlink.links.tokens import LinkMaker
 
 
 def get_session(request: Request) -> Iterator[Session]:
@@ -60,3 +62,11 @@ def get_tenant(request: Request, session: DbSession) -> Tenant:
 
 
 CurrentTenant = Annotated[Tenant, Depends(get_tenant)]
+
+
+def get_links(request: Request) -> LinkMaker:
+    settings: Settings = request.app.state.settings
+    return LinkMaker(base_url=settings.base_url, secret=settings.secret_key.get_secret_value())
+
+
+Links = Annotated[LinkMaker, Depends(get_links)]

@@ -1,0 +1,140 @@
+"""Delivery receipts: provider status callbacks move a message forward, never backward."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from fieldlink.consent.changes import set_marketing_sms_status
+from fieldlink.customers.models import ContactMethod
+from fieldlink.messaging.models import Message
+from fieldlink.messaging.reasons import reason
+from fieldlink.messaging.service import record_status
+
+# Twilio's MessageStatus values mapped to ours, and how far along each is.
+_STATUS = {
+    "accepted": "sent",
+    "queued": "sent",
+    "sending": "sent",
+    "sent": "sent",
+    "delivered": "delivered",
+    "undelivered": "undelivered",
+    "failed": "failed",
+    "read": "delivered",
+}
+_RANK = {
+    "queued": 0,
+    "sending": 1,
+    "sent": 2,
+    "delivered": 3,
+    "undelivered": 3,
+    "failed": 3,
+    "suppressed": 3,
+}
+
+
+def apply_sms_receipt(
+    session: Session,
+    *,
+    reference: str | None,
+    provider_id: str | None,
+    provider_status: str,
+    error_code: str | None,
+    now: datetime,
+) -> Message | None:
+    """Record a status callback; returns the message, or None when it isn't ours.
+
+    Repeats (providers retry callbacks) and out-of-order receipts change nothing.
+    """
+    message = _find(session, reference=reference, provider_id=provider_id)
+    if message is None:
+        return None
+    status = _STATUS.get(provider_status.lower())
+    if status is None or _RANK[status] <= _RANK.get(message.status, 0):
+        return message
+    if provider_id and not message.provider_id:
+        message.provider_id = provider_id
+    detail = f"provider: {provider_status}" + (f" (error {error_code})" if error_code else "")
+    if status == "delivered":
+        message.delivered_at = now
+    if error_code == "21610" and message.contact_method_id:
+        method = session.get(ContactMethod, message.contact_method_id)
+        if method is not None:
+            # CTIA: a carrier-level STOP is the customer's opt-out; honour it everywhere.
+            set_marketing_sms_status(
+                session,
+                method=method,
+                status="opted_out",
+                source="carrier",
+                wording=f"provider error {error_code}",
+                reference=message.reference,
+                at=now,
+            )
+        message.reasons = [reason("opted_out_at_carrier")]
+    record_status(session, message, status, now=now, detail=detail)
+    session.flush()
+    return message
+
+
+def _find(session: Session, *, reference: str | None, provider_id: str | None) -> Message | None:
+    if reference and reference.startswith("flm-") and reference[4:].isdigit():
+        message = session.get(Message, int(reference[4:]))
+        if message is not None and (not provider_id or message.provider_id in (None, provider_id)):
+            return message
+    if provider_id:
+        return session.scalar(select(Message).where(Message.provider_id == provider_id))
+    return None
+
+
+def apply_email_event(
+    session: Session,
+    *,
+    kind: str,
+    email: str,
+    reference: str | None,
+    provider_id: str | None,
+    hard: bool,
+    detail: str | None,
+    now: datetime,
+) -> Message | None:
+    """A delivery, bounce or complaint reported by the email provider.
+
+    Hard bounces and complaints put the address on the company's suppression list (DESIGN.md:
+    deliverability; CAN-SPAM/mailbox-provider complaint thresholds), so no marketing goes to
+    it again; a soft bounce only marks the message.
+    """
+    from fieldlink.consent.service import add_suppression
+
+    message = _find(session, reference=reference, provider_id=provider_id)
+    if message is None:
+        return None
+    if kind == "delivered":
+        new_status = "delivered"
+    elif kind == "complaint" or (kind == "bounce" and hard):
+        add_suppression(
+            session,
+            company_id=message.company_id,
+            email=email,
+            reason="complaint" if kind == "complaint" else "bounce",
+            detail=detail,
+            source="system",
+            actor="email provider",
+            at=now,
+        )
+        new_status = "undelivered" if kind == "bounce" else message.status
+    else:
+        new_status = "undelivered"
+    if _RANK.get(new_status, 0) > _RANK.get(message.status, 0):
+        if new_status == "delivered":
+            message.delivered_at = now
+        record_status(
+            session,
+            message,
+            new_status,
+            now=now,
+            detail=f"email {kind}" + (f": {detail}" if detail else ""),
+        )
+    session.flush()
+    return message

@@ -1,0 +1,317 @@
+"""Queue messages: consent check, idempotency, rendering, and the outbox row — one transaction.
+
+Every intended message becomes a ``Message`` row whatever its fate: ``queued`` (with an
+outbox job to deliver it) or ``suppressed`` with the reasons, so "why did this contact not
+get the reminder?" is one query.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from fieldlink.accounts.models import Company, User
+from fieldlink.consent import rules
+from fieldlink.consent.models import Suppression
+from fieldlink.consent.queries import company_consent, customer_facts, method_facts
+from fieldlink.customers.models import Contact, ContactMethod, Customer
+from fieldlink.messaging.models import Message, MessageEvent, TemplateOverride
+from fieldlink.messaging.reasons import reason
+from fieldlink.messaging.templates import TemplateInvalid, default_template, render
+from fieldlink.outbox.publish import publish
+
+SEND_TOPIC = "messaging.send"
+MARKETING_TOUCHPOINTS = ("campaign",)
+
+
+@dataclass(frozen=True)
+class Refs:
+    """What the message is about (for the message log's filters)."""
+
+    job_id: int | None = None
+    appointment_id: int | None = None
+    status_code_id: int | None = None
+    subject_ref: str | None = None
+
+
+def consent_channel(touchpoint: str, channel: str) -> rules.Channel:
+    if touchpoint in MARKETING_TOUCHPOINTS:
+        return "marketing_sms" if channel == "sms" else "marketing_email"
+    return "transactional_sms" if channel == "sms" else "transactional_email"
+
+
+def consent_decision(
+    session: Session,
+    *,
+    company: Company,
+    customer: Customer,
+    method: ContactMethod,
+    touchpoint: str,
+    channel: str,
+) -> rules.Decision:
+    """The consent engine's answer for this method now (used at queue and delivery time)."""
+    suppressed = False
+    if method.kind == "email":
+        suppressed = (
+            session.scalar(
+                select(Suppression.id).where(
+                    Suppression.company_id == company.id, Suppression.email == method.value.lower()
+                )
+            )
+            is not None
+        )
+    return rules.decide(
+        consent_channel(touchpoint, channel),
+        company_consent(company),
+        customer_facts(session, customer),
+        method_facts(method, suppressed=suppressed),
+    )
+
+
+def sender_blocks(company: Company, channel: str) -> list[dict[str, str]]:
+    """Reasons the company itself can't send on ``channel`` yet."""
+    if channel == "sms":
+        if not company.sms_number:
+            return [reason("no_sms_number")]
+        # Carrier rule (A2P 10DLC / toll-free verification): unregistered traffic is
+        # filtered, so hold it and say why rather than show "sent" while nothing arrives.
+        if company.sms_registration in ("pending", "rejected"):
+            return [reason("sender_not_registered")]
+        return []
+    if not company.sender_email:
+        return [reason("no_sender_email")]
+    return []
+
+
+def template_for(
+    session: Session, *, company_id: int, touchpoint: str, channel: str, language: str
+) -> tuple[str | None, str] | None:
+    """The company's override in the customer's language, else in English, else the default."""
+    for lang in dict.fromkeys((language, "en")):
+        row = session.scalar(
+            select(TemplateOverride).where(
+                TemplateOverride.company_id == company_id,
+                TemplateOverride.touchpoint == touchpoint,
+                TemplateOverride.channel == channel,
+                TemplateOverride.language == lang,
+            )
+        )
+        if row is not None:
+            return row.subject, row.body
+    return default_template(touchpoint, channel)
+
+
+def record_status(
+    session: Session, message: Message, status: str, *, now: datetime, detail: str | None = None
+) -> None:
+    message.status = status
+    session.add(
+        MessageEvent(
+            company_id=message.company_id,
+            message_id=message.id,
+            status=status,
+            detail=detail,
+            at=now,
+        )
+    )
+
+
+def queue_message(
+    session: Session,
+    *,
+    company: Company,
+    touchpoint: str,
+    channel: str,
+    customer: Customer,
+    contact: Contact | None,
+    method: ContactMethod,
+    variables: dict[str, Any],
+    idempotency_key: str,
+    now: datetime,
+    refs: Refs = Refs(),
+    send_by: datetime | None = None,
+    send_after: datetime | None = None,
+    template: tuple[str | None, str] | None = None,
+) -> Message:
+    """Record one intended message to a customer's contact method and queue its delivery.
+
+    ``idempotency_key`` names the event and recipient (e.g. ``en_route:appt:42:method:7``):
+    a second trigger with the same key is stored as ``suppressed: duplicate``.
+    """
+    message = Message(
+        company_id=company.id,
+        touchpoint=touchpoint,
+        channel=channel,
+        to=method.value,
+        customer_id=customer.id,
+        contact_id=contact.id if contact else None,
+        contact_method_id=method.id,
+        job_id=refs.job_id,
+        appointment_id=refs.appointment_id,
+        status_code_id=refs.status_code_id,
+        subject_ref=refs.subject_ref,
+        language=customer.language or "en",
+        requested_key=idempotency_key,
+        reasons=[],
+        send_by=send_by,
+        send_after=send_after,
+        created_at=now,
+        status="queued",
+        body="",
+        attempts=0,
+    )
+    blocks = consent_decision(
+        session,
+        company=company,
+        customer=customer,
+        method=method,
+        touchpoint=touchpoint,
+        channel=channel,
+    )
+    reasons = [{"code": r.code, "message": r.message} for r in blocks.reasons]
+    reasons += sender_blocks(company, channel)
+    source = template or template_for(
+        session,
+        company_id=company.id,
+        touchpoint=touchpoint,
+        channel=channel,
+        language=message.language,
+    )
+    failed_render: str | None = None
+    if source is None:
+        failed_render = f"no template for {touchpoint} by {channel}"
+    else:
+        try:
+            rendered = render(source[0], source[1], variables, channel=channel)
+            message.subject, message.body = rendered.subject, rendered.body
+        except TemplateInvalid as exc:
+            failed_render = str(exc)
+    return _store(
+        session,
+        message,
+        reasons=reasons,
+        failed_render=failed_render,
+        idempotency_key=idempotency_key,
+        now=now,
+    )
+
+
+def queue_staff_message(
+    session: Session,
+    *,
+    company: Company,
+    user: User,
+    touchpoint: str,
+    channel: str,
+    variables: dict[str, Any],
+    idempotency_key: str,
+    now: datetime,
+    refs: Refs = Refs(),
+) -> Message:
+    """A notice to one of the company's own users (e.g. an inbound text routed to them).
+
+    Staff notices are operational, not consumer messaging, so no consent rules apply;
+    they still go through the outbox, the log and the idempotency key.
+    """
+    to = user.phone if channel == "sms" else user.email
+    message = Message(
+        company_id=company.id,
+        touchpoint=touchpoint,
+        channel=channel,
+        to=to,
+        user_id=user.id,
+        job_id=refs.job_id,
+        appointment_id=refs.appointment_id,
+        subject_ref=refs.subject_ref,
+        requested_key=idempotency_key,
+        reasons=[],
+        created_at=now,
+        status="queued",
+        body="",
+        attempts=0,
+        language="en",
+    )
+    reasons = [] if to else [reason("no_recipient", f"{user.name} has no {channel} address")]
+    reasons += sender_blocks(company, channel)
+    source = template_for(
+        session, company_id=company.id, touchpoint=touchpoint, channel=channel, language="en"
+    )
+    failed_render = None
+    try:
+        assert source is not None, f"no template for {touchpoint} by {channel}"
+        rendered = render(source[0], source[1], variables, channel=channel)
+        message.subject, message.body = rendered.subject, rendered.body
+    except (TemplateInvalid, AssertionError) as exc:
+        failed_render = str(exc)
+    return _store(
+        session,
+        message,
+        reasons=reasons,
+        failed_render=failed_render,
+        idempotency_key=idempotency_key,
+        now=now,
+    )
+
+
+def _store(
+    session: Session,
+    message: Message,
+    *,
+    reasons: list[dict[str, str]],
+    failed_render: str | None,
+    idempotency_key: str,
+    now: datetime,
+) -> Message:
+    message.idempotency_key = idempotency_key
+    try:
+        # A savepoint: two triggers racing on one key must leave one message and one
+        # `duplicate`, not an aborted transaction for the loser.
+        with session.begin_nested():
+            session.add(message)
+            session.flush()
+    except IntegrityError:
+        original = session.scalar(
+            select(Message).where(
+                Message.company_id == message.company_id, Message.idempotency_key == idempotency_key
+            )
+        )
+        message.idempotency_key = None
+        message.duplicate_of_id = original.id if original else None
+        message.status = "suppressed"
+        message.reasons = [reason("duplicate")]
+        session.add(message)
+        session.flush()
+        record_status(
+            session,
+            message,
+            "suppressed",
+            now=now,
+            detail=f"duplicate of message {message.duplicate_of_id}",
+        )
+        return message
+    if reasons:
+        message.reasons = reasons
+        record_status(
+            session, message, "suppressed", now=now, detail=", ".join(r["code"] for r in reasons)
+        )
+    elif failed_render is not None:
+        message.reasons = [reason("template_error", failed_render)]
+        record_status(session, message, "failed", now=now, detail=failed_render)
+    else:
+        record_status(session, message, "queued", now=now)
+        publish(session, SEND_TOPIC, run_at=message.send_after or now, message_id=message.id)
+    session.flush()
+    return message
+
+
+def _copy(message: Message) -> Message:
+    skip = {"id", "idempotency_key", "duplicate_of_id", "status", "reasons"}
+    fields = {
+        c.key: getattr(message, c.key) for c in Message.__table__.columns if c.key not in skip
+    }
+    return Message(**fields, status="suppressed", reasons=[])
