@@ -103,6 +103,9 @@ def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
         session.close()
 
 
+MAX_ID = 2**31 - 1  # ids are 32-bit integers on every backend
+
+
 def get_scoped(session: Session, model: Any, object_id: int, company_id: int, label: str) -> Any:
     """Load one row of ``model`` belonging to the company, or raise NotFound.
 
@@ -110,7 +113,7 @@ def get_scoped(session: Session, model: Any, object_id: int, company_id: int, la
     """
     from fieldlink.errors import NotFound
 
-    obj = session.get(model, object_id)
+    obj = session.get(model, object_id) if 0 < object_id <= MAX_ID else None
     if obj is None or obj.company_id != company_id:
         raise NotFound(
             f"{label} {object_id} not found", code=f"{label.replace(' ', '_')}_not_found"

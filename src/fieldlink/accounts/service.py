@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from fieldlink.accounts.models import ApiKey, Company, User
 from fieldlink.accounts.schemas import CompanyPatch, CompanySettings, UserIn, UserPatch
-from fieldlink.db import utcnow
+from fieldlink.db import get_scoped, utcnow
 from fieldlink.errors import Conflict, NotFound, ValidationFailed
 from fieldlink.validation import check_company_code
 
@@ -98,9 +98,7 @@ def company_by_code(session: Session, code: str) -> Company:
 
 
 def get_user(session: Session, *, company_id: int, user_id: int) -> User:
-    user = session.scalar(select(User).where(User.id == user_id, User.company_id == company_id))
-    if user is None:
-        raise NotFound(f"user {user_id} not found")
+    user: User = get_scoped(session, User, user_id, company_id, "user")
     return user
 
 

@@ -11,6 +11,7 @@ from pydantic import BaseModel
 from sqlalchemy import Select
 from sqlalchemy.orm import Session
 
+from fieldlink.db import MAX_ID
 from fieldlink.errors import ValidationFailed
 
 T = TypeVar("T")
@@ -31,9 +32,10 @@ def decode_cursor(cursor: str) -> int:
         padded = cursor + "=" * (-len(cursor) % 4)
         raw = base64.urlsafe_b64decode(padded.encode()).decode()
         kind, _, value = raw.partition(":")
-        if kind != "id":
+        after = int(value)
+        if kind != "id" or not 0 <= after <= MAX_ID:
             raise ValueError(kind)
-        return int(value)
+        return after
     except (ValueError, UnicodeDecodeError) as exc:
         raise ValidationFailed("cursor", "not a cursor this API handed out") from exc
 
