@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import httpx
@@ -97,8 +98,6 @@ def test_demo_serves_the_api_with_the_printed_key(tmp_path: Path) -> None:
                 if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
                     break
             except httpx.TransportError:
-                import time
-
                 time.sleep(0.1)
         company = httpx.get(f"{info['api']}/company", headers=headers).json()
         assert company["name"] == "Acme Heating & Air"
@@ -108,6 +107,23 @@ def test_demo_serves_the_api_with_the_printed_key(tmp_path: Path) -> None:
         ).json()
         assert len(users["items"]) == 3
         assert info["customers"] == 50 and info["appointments"] >= 20
+        # The demo played part of a day: the log explains what was not sent, and the
+        # worker inside the demo delivers the rest to the log sink.
+        suppressed = httpx.get(
+            f"{info['api']}/messages",
+            headers=headers,
+            params={"status": "suppressed", "limit": 500},
+        ).json()["items"]
+        reasons = {m["reasons"][0]["code"] for m in suppressed}
+        assert {"do_not_service", "duplicate"} <= reasons
+        for _ in range(100):
+            sent = httpx.get(
+                f"{info['api']}/messages", headers=headers, params={"status": "sent"}
+            ).json()["items"]
+            if sent:
+                break
+            time.sleep(0.1)
+        assert sent, "the demo's worker delivered nothing"
     finally:
         proc.terminate()
         proc.wait(timeout=10)

@@ -23,10 +23,13 @@ from sqlalchemy.orm import Session
 from fieldlink.accounts.models import Company, User
 from fieldlink.accounts.schemas import CompanySettings
 from fieldlink.accounts.service import create_api_key, create_company
+from fieldlink.config import Settings
 from fieldlink.consent.models import ConsentEvent, Suppression
 from fieldlink.customers.models import Contact, ContactMethod, Customer, CustomerTag, Location
-from fieldlink.db import make_engine, make_sessionmaker, session_scope
+from fieldlink.db import make_engine, make_sessionmaker, session_scope, utcnow
+from fieldlink.demo_day import play_service_day
 from fieldlink.jobs.models import Appointment, AppointmentTechnician, Invoice, Job
+from fieldlink.links.tokens import LinkMaker
 
 TZ = "America/New_York"
 FIRST = [
@@ -480,9 +483,14 @@ def run_demo(*, host: str, port: int, database: str, serve: bool, as_json: bool)
             Path(url.database + suffix).unlink(missing_ok=True)
     engine = make_engine(database)
     upgrade(engine)
+    base = f"http://{host}:{port}"
+    settings = Settings(database_url=database, base_url=base)
+    links = LinkMaker(base_url=base, secret=settings.secret_key.get_secret_value())
     with session_scope(make_sessionmaker(engine)) as session:
         result = seed_demo(session)
-    base = f"http://{host}:{port}"
+        company = session.get(Company, result.company_id)
+        assert company is not None
+        result.notes += play_service_day(session, company=company, links=links, now=utcnow())
     info: dict[str, Any] = {
         "database": database,
         "api": f"{base}/v1",
@@ -494,6 +502,7 @@ def run_demo(*, host: str, port: int, database: str, serve: bool, as_json: bool)
         "technicians": result.technicians,
         "stories": result.notes,
         "try": f"curl -H 'Authorization: Bearer {result.api_key}' {base}/v1/company",
+        "message_log": f"{base}/v1/messages?status=suppressed",
     }
     if as_json:
         print(json.dumps(info), flush=True)
@@ -517,6 +526,8 @@ def _banner(info: dict[str, Any]) -> str:
         "  stories:",
         *[f"    - {s}" for s in info["stories"]],
         f"  try:          {info['try']}",
+        f"  why not sent: {info['message_log']}  (same header; the worker in this process",
+        "                delivers the rest to the log sink: watch below)",
         "Press Ctrl+C to stop.",
     ]
     return "\n".join(lines)
@@ -529,7 +540,6 @@ def _serve(database: str, host: str, port: int) -> None:
     import uvicorn
 
     from fieldlink.app import create_app
-    from fieldlink.config import Settings
     from fieldlink.handlers import load_handlers
     from fieldlink.outbox.worker import Worker
 
