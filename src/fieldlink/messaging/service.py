@@ -12,8 +12,9 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session, make_transient_to_detached
 
 from fieldlink.accounts.models import Company, User
 from fieldlink.consent import rules
@@ -65,10 +66,15 @@ def consent_decision(
             )
             is not None
         )
+    # No autoflush for the tag read: it doesn't depend on the message rows this unit of
+    # work has pending, and flushing them one message at a time would cost more than
+    # everything else here; they go in one batch at commit.
+    with session.no_autoflush:
+        facts = customer_facts(session, customer)
     return rules.decide(
         consent_channel(touchpoint, channel),
         company_consent(company),
-        customer_facts(session, customer),
+        facts,
         method_facts(method, suppressed=suppressed),
     )
 
@@ -91,7 +97,28 @@ def sender_blocks(company: Company, channel: str) -> list[dict[str, str]]:
 def template_for(
     session: Session, *, company_id: int, touchpoint: str, channel: str, language: str
 ) -> tuple[str | None, str] | None:
-    """The company's override in the customer's language, else in English, else the default."""
+    """The company's override in the customer's language, else in English, else the default.
+
+    Cached for the unit of work (a bulk send asks the same question thousands of times).
+    """
+    cache: dict[tuple[int, str, str, str], tuple[str | None, str] | None] = session.info.setdefault(
+        "template_cache", {}
+    )
+    key = (company_id, touchpoint, channel, language)
+    if key not in cache:
+        cache[key] = _find_template(
+            session,
+            company_id=company_id,
+            touchpoint=touchpoint,
+            channel=channel,
+            language=language,
+        )
+    return cache[key]
+
+
+def _find_template(
+    session: Session, *, company_id: int, touchpoint: str, channel: str, language: str
+) -> tuple[str | None, str] | None:
     for lang in dict.fromkeys((language, "en")):
         row = session.scalar(
             select(TemplateOverride).where(
@@ -267,46 +294,74 @@ def _store(
     idempotency_key: str,
     now: datetime,
 ) -> Message:
+    if reasons:
+        message.status, message.reasons = "suppressed", reasons
+        detail = ", ".join(r["code"] for r in reasons)
+    elif failed_render is not None:
+        message.status, message.reasons = "failed", [reason("template_error", failed_render)]
+        detail = failed_render
+    else:
+        message.status, detail = "queued", None
     message.idempotency_key = idempotency_key
-    try:
-        # A savepoint: two triggers racing on one key must leave one message and one
-        # `duplicate`, not an aborted transaction for the loser.
-        with session.begin_nested():
-            session.add(message)
-            session.flush()
-    except IntegrityError:
+    if not _insert_once(session, message):
+        # The key was taken (a repeat trigger, or one racing us): record a duplicate.
         original = session.scalar(
-            select(Message).where(
+            select(Message.id).where(
                 Message.company_id == message.company_id, Message.idempotency_key == idempotency_key
             )
         )
-        message.idempotency_key = None
-        message.duplicate_of_id = original.id if original else None
-        message.status = "suppressed"
-        message.reasons = [reason("duplicate")]
-        session.add(message)
+        duplicate = _copy(message)
+        duplicate.duplicate_of_id = original
+        duplicate.reasons = [reason("duplicate")]
+        session.add(duplicate)
         session.flush()
         record_status(
-            session,
-            message,
-            "suppressed",
-            now=now,
-            detail=f"duplicate of message {message.duplicate_of_id}",
+            session, duplicate, "suppressed", now=now, detail=f"duplicate of message {original}"
         )
-        return message
-    if reasons:
-        message.reasons = reasons
-        record_status(
-            session, message, "suppressed", now=now, detail=", ".join(r["code"] for r in reasons)
-        )
-    elif failed_render is not None:
-        message.reasons = [reason("template_error", failed_render)]
-        record_status(session, message, "failed", now=now, detail=failed_render)
-    else:
-        record_status(session, message, "queued", now=now)
+        return duplicate
+    record_status(session, message, message.status, now=now, detail=detail)
+    if message.status == "queued":
         publish(session, SEND_TOPIC, run_at=message.send_after or now, message_id=message.id)
-    session.flush()
     return message
+
+
+_INSERTS: dict[str, Any] = {}
+
+
+def _insert_statement(dialect: str) -> Any:
+    """One compiled-once statement per dialect; parameters come at execution."""
+    if dialect not in _INSERTS:
+        insert = pg_insert if dialect == "postgresql" else sqlite_insert
+        _INSERTS[dialect] = (
+            insert(Message)
+            .on_conflict_do_nothing(
+                index_elements=["company_id", "idempotency_key"],
+                index_where=Message.idempotency_key.is_not(None),
+            )
+            .returning(Message.id)
+        )
+    return _INSERTS[dialect]
+
+
+def _insert_once(session: Session, message: Message) -> bool:
+    """INSERT … ON CONFLICT DO NOTHING on the idempotency key: one round trip, race-safe
+    without a savepoint (the loser of a race sees no row and stores a duplicate).
+
+    On success the instance becomes the persistent row, with its new id.
+    """
+    message.updated_at = message.created_at
+    values = {c.key: getattr(message, c.key) for c in Message.__table__.columns if c.key != "id"}
+    stmt = _insert_statement(session.get_bind().dialect.name)
+    with session.no_autoflush:  # pending events and outbox rows go later, in one batch
+        new_id = session.execute(stmt, values).scalar()
+    if new_id is None:
+        return False
+    for key, value in values.items():
+        setattr(message, key, value)
+    message.id = new_id
+    make_transient_to_detached(message)
+    session.add(message)
+    return True
 
 
 def _copy(message: Message) -> Message:

@@ -66,6 +66,7 @@ def save_template(
         )
         session.add(row)
     row.subject, row.body = subject, body
+    session.info.pop("template_cache", None)
     session.flush()
     return row
 
@@ -78,4 +79,5 @@ def reset_template(
     )
     if row is not None:
         session.delete(row)
+        session.info.pop("template_cache", None)
         session.flush()

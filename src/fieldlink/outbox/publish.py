@@ -38,6 +38,5 @@ def publish(
         status="pending",
         attempts=0,
     )
-    session.add(job)
-    session.flush()
+    session.add(job)  # flushed with the caller's other writes, in one batch
     return job

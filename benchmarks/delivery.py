@@ -1,0 +1,298 @@
+"""Delivery benchmark: enqueue N messages, drain them with K worker processes.
+
+    .venv/bin/python -m benchmarks.delivery                 # 100,000 texts, 4 workers
+    .venv/bin/python -m benchmarks.delivery --messages 20000 --workers 2 --threads 4
+    .venv/bin/python -m benchmarks.delivery --channel email  # into an SMTP sink
+
+Recipients are bulk-inserted with SQL; every message is then queued through the real
+``queue_message`` (consent check, render, idempotency key, message + outbox rows), and
+real ``fieldlink worker`` processes deliver them to a Twilio-compatible fake provider (or
+an aiosmtpd sink), each running in its own process as the peers' sinks do. At the end the
+provider's own record is checked: every message once, none twice, none unexpected.
+``FIELDLINK_BENCH_DATABASE_URL`` is the admin URL (default postgresql://postgres@127.0.0.1/postgres).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from base64 import b64encode
+
+from sqlalchemy import func, select, text
+from sqlalchemy.engine import make_url
+
+from fieldlink.accounts.models import Company
+from fieldlink.config import normalise_database_url
+from fieldlink.customers.models import Contact, ContactMethod, Customer
+from fieldlink.db import make_engine, make_sessionmaker, utcnow
+from fieldlink.messaging.models import Message
+from fieldlink.messaging.service import queue_message
+from fieldlink.messaging.templates import sample_variables
+from fieldlink.migrate import upgrade
+
+DB_NAME = "fieldlink_bench_delivery"
+PROVIDER = """
+import time
+from tests.fakes.sms_provider import FakeSmsProvider
+p = FakeSmsProvider().start()
+print(p.url, flush=True)
+time.sleep(10**7)
+"""
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def fresh_database(admin_url: str) -> str:
+    url = make_url(normalise_database_url(admin_url))
+    admin = make_engine(url.render_as_string(hide_password=False), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{DB_NAME}"'))
+    admin.dispose()
+    return url.set(database=DB_NAME).render_as_string(hide_password=False)
+
+
+def seed_recipients(url: str, n: int, channel: str) -> int:
+    """One customer, contact and method per message, inserted set-based."""
+    engine = make_engine(url)
+    upgrade(engine)
+    with engine.begin() as conn:
+        company_id = conn.execute(
+            text(
+                "INSERT INTO companies (name, company_code, sms_number, sender_email, "
+                "sms_registration, country, time_zone, settings, created_at, updated_at) VALUES "
+                "('Bench HVAC', 'bench', '+19195550199', 'svc@bench.example', 'approved', 'US', "
+                "'America/New_York', '{}', now(), now()) RETURNING id"
+            )
+        ).scalar_one()
+        conn.execute(
+            text(
+                "INSERT INTO customers (company_id, name, type, do_not_mail, do_not_service, "
+                "do_not_send_promotional_emails, credit, language, created_at, updated_at) "
+                "SELECT :c, 'Customer ' || g, 'residential', false, false, false, 0, 'en', now(), "
+                "now() FROM generate_series(1, :n) g"
+            ),
+            {"c": company_id, "n": n},
+        )
+        conn.execute(
+            text(
+                'INSERT INTO contacts (company_id, customer_id, name, role, "primary", '
+                "created_at, updated_at) SELECT company_id, id, name, 'owner', true, now(), now() "
+                "FROM customers WHERE company_id = :c"
+            ),
+            {"c": company_id},
+        )
+        value = (
+            "'+1919' || lpad((1000000 + ct.id)::text, 7, '0')"
+            if channel == "sms"
+            else "'c' || ct.id || '@example.com'"
+        )
+        conn.execute(
+            text(
+                "INSERT INTO contact_methods (company_id, customer_id, contact_id, kind, value, "
+                "phone_type, marketing_updates, job_notifications, marketing_sms_status, "
+                "created_at, updated_at) SELECT ct.company_id, ct.customer_id, ct.id, :kind, "
+                f"{value}, :ptype, true, true, 'none', now(), now() "
+                "FROM contacts ct WHERE ct.company_id = :c"
+            ),
+            {
+                "c": company_id,
+                "kind": "phone" if channel == "sms" else "email",
+                "ptype": "mobile" if channel == "sms" else None,
+            },
+        )
+    engine.dispose()
+    return int(company_id)
+
+
+def enqueue(url: str, company_id: int, channel: str, batch: int = 1000) -> tuple[int, float]:
+    engine = make_engine(url)
+    factory = make_sessionmaker(engine)
+    variables = sample_variables()
+    start = time.perf_counter()
+    count = 0
+    with factory() as session:
+        company = session.get(Company, company_id)
+        assert company is not None
+        rows = session.execute(
+            select(Customer, Contact, ContactMethod)
+            .join(Contact, Contact.customer_id == Customer.id)
+            .join(ContactMethod, ContactMethod.contact_id == Contact.id)
+            .where(Customer.company_id == company_id)
+            .order_by(ContactMethod.id)
+        ).all()
+        for customer, contact, method in rows:
+            queue_message(
+                session,
+                company=company,
+                touchpoint="service_reminder",
+                channel=channel,
+                customer=customer,
+                contact=contact,
+                method=method,
+                variables=variables,
+                idempotency_key=f"bench:{method.id}",
+                now=utcnow(),
+            )
+            count += 1
+            if count % batch == 0:
+                session.commit()
+                session.expunge_all()
+                company = session.get(Company, company_id)
+        session.commit()
+    elapsed = time.perf_counter() - start
+    engine.dispose()
+    return count, elapsed
+
+
+def start_sinks(channel: str) -> tuple[subprocess.Popen[str], dict[str, str]]:
+    if channel == "sms":
+        proc = subprocess.Popen(
+            [sys.executable, "-c", PROVIDER], stdout=subprocess.PIPE, text=True, cwd=os.getcwd()
+        )
+        assert proc.stdout is not None
+        url = proc.stdout.readline().strip()
+        return proc, {
+            "FIELDLINK_SMS_PROVIDER": "twilio",
+            "FIELDLINK_TWILIO_API_URL": url,
+            "FIELDLINK_TWILIO_ACCOUNT_SID": "ACtest",
+            "FIELDLINK_TWILIO_AUTH_TOKEN": "secret-token",
+        }
+    port = _free_port()
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "aiosmtpd",
+            "-n",
+            "-l",
+            f"127.0.0.1:{port}",
+            "-c",
+            "aiosmtpd.handlers.Sink",
+        ],
+        text=True,
+    )
+    time.sleep(1.0)
+    return proc, {
+        "FIELDLINK_EMAIL_PROVIDER": "smtp",
+        "FIELDLINK_SMTP_URL": f"smtp://127.0.0.1:{port}",
+    }
+
+
+def provider_count(env: dict[str, str]) -> tuple[int, int]:
+    """(messages the fake provider holds, distinct references among them)."""
+    url = env["FIELDLINK_TWILIO_API_URL"] + "/2010-04-01/Accounts/ACtest/Messages.json"
+    request = urllib.request.Request(
+        url, headers={"Authorization": "Basic " + b64encode(b"ACtest:secret-token").decode()}
+    )
+    with urllib.request.urlopen(request, timeout=120) as response:
+        messages = json.loads(response.read())["messages"]
+    refs = {m["status_callback"].rsplit("m=", 1)[1] for m in messages}
+    return len(messages), len(refs)
+
+
+def drain(url: str, n: int, workers: int, threads: int, env: dict[str, str]) -> float:
+    engine = make_engine(url)
+    worker_env = {
+        **os.environ,
+        **env,
+        "FIELDLINK_DATABASE_URL": url,
+        "FIELDLINK_WORKER_BATCH_SIZE": "20",
+        "FIELDLINK_LOG_LEVEL": "WARNING",
+    }
+    start = time.perf_counter()
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "fieldlink", "worker", "--concurrency", str(threads)],
+            env=worker_env,
+        )
+        for _ in range(workers)
+    ]
+    try:
+        while True:
+            with engine.connect() as conn:
+                left = (
+                    conn.scalar(
+                        select(func.count())
+                        .select_from(Message)
+                        .where(Message.status.in_(("queued", "sending")))
+                    )
+                    or 0
+                )
+            if left == 0:
+                break
+            time.sleep(0.2)
+        elapsed = time.perf_counter() - start
+    finally:
+        for p in procs:
+            p.send_signal(signal.SIGTERM)
+        for p in procs:
+            p.wait(timeout=60)
+    engine.dispose()
+    return elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--messages", type=int, default=100_000)
+    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--threads", type=int, default=2, help="worker threads per process")
+    parser.add_argument("--channel", choices=("sms", "email"), default="sms")
+    args = parser.parse_args()
+    admin = os.environ.get(
+        "FIELDLINK_BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1/postgres"
+    )
+    url = fresh_database(admin)
+    t0 = time.perf_counter()
+    company_id = seed_recipients(url, args.messages, args.channel)
+    print(f"seeded {args.messages:,} recipients in {time.perf_counter() - t0:.1f} s", flush=True)
+    count, enqueue_s = enqueue(url, company_id, args.channel)
+    print(
+        f"enqueue (queue_message, consent + render + message + outbox rows): {count:,} in "
+        f"{enqueue_s:.1f} s = {count / enqueue_s:,.0f} messages/s",
+        flush=True,
+    )
+    sink, env = start_sinks(args.channel)
+    try:
+        drain_s = drain(url, count, args.workers, args.threads, env)
+        print(
+            f"deliver ({args.workers} processes x {args.threads} threads, {args.channel}): "
+            f"{count:,} in {drain_s:.1f} s = {count / drain_s:,.0f} messages/s",
+            flush=True,
+        )
+        engine = make_engine(url)
+        with engine.connect() as conn:
+            sent = (
+                conn.scalar(
+                    select(func.count()).select_from(Message).where(Message.status == "sent")
+                )
+                or 0
+            )
+        engine.dispose()
+        if args.channel == "sms":
+            held, distinct = provider_count(env)
+            print(
+                f"check: {sent:,} marked sent; provider holds {held:,} "
+                f"({distinct:,} distinct): lost {count - distinct}, "
+                f"duplicated {held - distinct}, unexpected {max(0, distinct - count)}"
+            )
+        else:
+            print(f"check: {sent:,} marked sent of {count:,}")
+    finally:
+        sink.terminate()
+        sink.wait(timeout=10)
+
+
+if __name__ == "__main__":
+    main()
