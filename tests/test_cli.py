@@ -151,3 +151,40 @@ def test_worker_command_runs_until_sigterm_and_exits_cleanly(fresh_database_url:
             break
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=15) == 0
+
+
+def test_company_create_with_an_area_code_queues_number_provisioning(
+    fresh_database_url: str,
+) -> None:
+    run(["db", "upgrade"], fresh_database_url)
+    out = run(
+        [
+            "company",
+            "create",
+            "--name",
+            "Acme",
+            "--code",
+            "acme",
+            "--sms-area-code",
+            "919",
+            "--json",
+        ],
+        fresh_database_url,
+    )
+    assert out.returncode == 0, out.stderr
+    key = json.loads(out.stdout)["api_key"]
+
+    from fastapi.testclient import TestClient
+
+    from fieldlink.app import create_app
+    from fieldlink.config import Settings
+
+    app = create_app(Settings(database_url=fresh_database_url))  # type: ignore[call-arg]
+    with TestClient(app) as client:
+        r = client.get("/v1/company/sms-number", headers={"Authorization": f"Bearer {key}"})
+    assert r.status_code == 200 and r.json()["area_code"] == "919"
+    bad = run(
+        ["company", "create", "--name", "B", "--code", "bee", "--sms-area-code", "91"],
+        fresh_database_url,
+    )
+    assert bad.returncode == 2 and "area code" in bad.stderr

@@ -73,6 +73,9 @@ def _include_routers(app: FastAPI) -> None:
     from fieldlink.messaging.api import router as messaging
     from fieldlink.messaging.triggers_api import router as triggers
     from fieldlink.messaging.webhooks import router as messaging_webhooks
+    from fieldlink.sms.api import router as sms
+    from fieldlink.sms.views import router as sms_pages
+    from fieldlink.sms.webhooks import router as sms_webhooks
 
     routers = (
         accounts,
@@ -82,6 +85,9 @@ def _include_routers(app: FastAPI) -> None:
         messaging,
         triggers,
         messaging_webhooks,
+        sms,
+        sms_webhooks,
+        sms_pages,
     )
     for router in routers:
         app.include_router(router)

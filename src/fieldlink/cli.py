@@ -63,8 +63,11 @@ def company_create(
     sms_area_code: str | None = typer.Option(None, "--sms-area-code"),
     as_json: bool = JsonOpt,
 ) -> None:
-    """Create a company and its first API key."""
+    """Create a company and its first API key; with --sms-area-code, a worker provisions
+    the company's SMS number in that area code."""
     from fieldlink.accounts.service import create_api_key, create_company
+    from fieldlink.db import utcnow
+    from fieldlink.sms.provisioning import request_number
 
     try:
         with session_scope(_factory()) as session:
@@ -72,6 +75,8 @@ def company_create(
                 session, name=name, company_code=code, sms_area_code=sms_area_code
             )
             _key, raw = create_api_key(session, company=company)
+            if sms_area_code:
+                request_number(session, company=company, area_code=sms_area_code, now=utcnow())
             out = {"id": company.id, "company_code": company.company_code, "api_key": raw}
     except FieldlinkError as exc:
         _fail(exc.detail)

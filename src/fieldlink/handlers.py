@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import importlib
 
-HANDLER_MODULES: tuple[str, ...] = ("fieldlink.messaging.handlers",)
+HANDLER_MODULES: tuple[str, ...] = ("fieldlink.messaging.handlers", "fieldlink.sms.handlers")
 
 
 def load_handlers() -> None:

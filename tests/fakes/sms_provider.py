@@ -1,8 +1,11 @@
 """A local, Twilio-compatible SMS provider over real HTTP, for tests and benchmarks.
 
 It takes ``POST /2010-04-01/Accounts/{sid}/Messages.json`` (form, basic auth), records every
-message, and lists them with ``GET …/Messages.json?To=``. Failures can be scripted: a
-number that answers a Twilio error code, or the next N requests answering 500.
+message, and lists them with ``GET …/Messages.json?To=``. It hands out numbers as Twilio
+does: ``GET …/AvailablePhoneNumbers/US/Local.json?AreaCode=`` searches, ``POST
+…/IncomingPhoneNumbers.json`` buys, ``GET …/IncomingPhoneNumbers.json?FriendlyName=`` lists.
+Failures can be scripted: a number that answers a Twilio error code, or the next N
+requests answering 500.
 """
 
 from __future__ import annotations
@@ -25,6 +28,8 @@ class FakeSmsProvider:
     messages: list[dict[str, Any]] = field(default_factory=list)
     error_for_number: dict[str, tuple[int, int, str]] = field(default_factory=dict)
     fail_next: int = 0
+    owned_numbers: list[dict[str, Any]] = field(default_factory=list)
+    exhausted_area_codes: set[str] = field(default_factory=set)
     lock: threading.Lock = field(default_factory=threading.Lock)
     server: ThreadingHTTPServer | None = None
 
@@ -60,6 +65,8 @@ class FakeSmsProvider:
                     return self._reply(401, {"code": 20003, "message": "Authenticate"})
                 length = int(self.headers.get("Content-Length", "0"))
                 form = {k: v[0] for k, v in parse_qs(self.rfile.read(length).decode()).items()}
+                if urlparse(self.path).path.endswith("/IncomingPhoneNumbers.json"):
+                    return self._buy(form)
                 with provider.lock:
                     if provider.fail_next > 0:
                         provider.fail_next -= 1
@@ -81,10 +88,50 @@ class FakeSmsProvider:
                     )
                 return self._reply(201, {"sid": sid, "status": "queued", "to": form.get("To")})
 
+            def _buy(self, form: dict[str, str]) -> None:
+                with provider.lock:
+                    number = form.get("PhoneNumber", "")
+                    if any(n["phone_number"] == number for n in provider.owned_numbers):
+                        return self._reply(400, {"code": 21422, "message": "not available"})
+                    bought = {
+                        "sid": "PN" + uuid.uuid4().hex,
+                        "phone_number": number,
+                        "friendly_name": form.get("FriendlyName", number),
+                        "sms_url": form.get("SmsUrl"),
+                        "voice_url": form.get("VoiceUrl"),
+                    }
+                    provider.owned_numbers.append(bought)
+                return self._reply(201, bought)
+
+            def _numbers(self, path: str, query: dict[str, str]) -> None:
+                with provider.lock:
+                    if path.endswith("/IncomingPhoneNumbers.json"):
+                        name = query.get("FriendlyName")
+                        owned = [
+                            n
+                            for n in provider.owned_numbers
+                            if name is None or n["friendly_name"] == name
+                        ]
+                        return self._reply(200, {"incoming_phone_numbers": owned})
+                    area = query.get("AreaCode", "919")
+                    taken = {n["phone_number"] for n in provider.owned_numbers}
+                    free = [
+                        f"+1{area}55501{i:02d}"
+                        for i in range(100)
+                        if f"+1{area}55501{i:02d}" not in taken
+                    ]
+                    if area in provider.exhausted_area_codes:
+                        free = []
+                    listed = [{"phone_number": n} for n in free[: int(query.get("PageSize", 20))]]
+                return self._reply(200, {"available_phone_numbers": listed})
+
             def do_GET(self) -> None:
                 if not self._authorised():
                     return self._reply(401, {"code": 20003, "message": "Authenticate"})
                 query = {k: v[0] for k, v in parse_qs(urlparse(self.path).query).items()}
+                path = urlparse(self.path).path
+                if "PhoneNumbers" in path:
+                    return self._numbers(path, query)
                 with provider.lock:
                     found = [
                         m for m in provider.messages if "To" not in query or m["to"] == query["To"]

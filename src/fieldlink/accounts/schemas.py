@@ -108,6 +108,7 @@ class CompanySettings(Input):
         if v and not v.startswith(("https://", "http://")):
             raise ValueError("must be an http(s) URL")
         return v
+
     quiet_hours: QuietHours = Field(default_factory=QuietHours)
     portal: PortalSettings = Field(default_factory=PortalSettings)
 

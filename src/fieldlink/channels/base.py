@@ -59,3 +59,20 @@ class SmsTransport(Protocol):
         principle 1): if the provider has it, it was sent and must not be sent again.
         """
         ...
+
+    def provision_number(
+        self,
+        area_code: str,
+        *,
+        country: str = "US",
+        friendly_name: str | None = None,
+        sms_url: str | None = None,
+        voice_url: str | None = None,
+    ) -> str:
+        """Buy a local number in ``area_code`` and point its webhooks at the URLs; return
+        it in E.164, or raise TransportError (``no_number_available`` when none is left).
+
+        A number already bought under ``friendly_name`` is returned instead of buying a
+        second: a retry after a crash must not pay twice.
+        """
+        ...

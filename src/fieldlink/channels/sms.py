@@ -78,12 +78,65 @@ class TwilioSmsTransport:
                 return str(item["sid"])
         return None
 
+    def provision_number(
+        self,
+        area_code: str,
+        *,
+        country: str = "US",
+        friendly_name: str | None = None,
+        sms_url: str | None = None,
+        voice_url: str | None = None,
+    ) -> str:
+        """Twilio's two steps: search AvailablePhoneNumbers, buy via IncomingPhoneNumbers."""
+        try:
+            if friendly_name:
+                owned = self.client.get(
+                    f"{self.base}/IncomingPhoneNumbers.json", params={"FriendlyName": friendly_name}
+                )
+                owned.raise_for_status()
+                for item in _json(owned).get("incoming_phone_numbers", []):
+                    return str(item["phone_number"])
+            found = self.client.get(
+                f"{self.base}/AvailablePhoneNumbers/{country}/Local.json",
+                params={"AreaCode": area_code, "SmsEnabled": "true", "PageSize": "1"},
+            )
+            found.raise_for_status()
+        except httpx.HTTPError as exc:
+            raise TransportError(f"cannot search provider numbers: {exc}", permanent=False) from exc
+        available = _json(found).get("available_phone_numbers", [])
+        if not available:
+            raise TransportError(
+                f"no number available in area code {area_code}",
+                permanent=True,
+                code="no_number_available",
+            )
+        form = {"PhoneNumber": str(available[0]["phone_number"])}
+        for key, value in (
+            ("FriendlyName", friendly_name),
+            ("SmsUrl", sms_url),
+            ("VoiceUrl", voice_url),
+        ):
+            if value:
+                form[key] = value
+        try:
+            bought = self.client.post(f"{self.base}/IncomingPhoneNumbers.json", data=form)
+        except httpx.HTTPError as exc:
+            raise TransportError(f"SMS provider unreachable: {exc}", permanent=False) from exc
+        body = _json(bought)
+        if bought.status_code in (200, 201) and body.get("phone_number"):
+            return str(body["phone_number"])
+        raise TransportError(
+            f"SMS provider answered {bought.status_code}: {body.get('message', '')}",
+            permanent=400 <= bought.status_code < 500 and bought.status_code != 429,
+        )
+
 
 class LogSmsTransport:
     """The demo's sink: logs each text and keeps the last ones in memory."""
 
     def __init__(self, keep: int = 1000) -> None:
         self.sent: list[tuple[str, Sms]] = []
+        self.numbers: dict[str, str] = {}
         self.keep = keep
 
     def send(self, sms: Sms) -> str:
@@ -91,6 +144,23 @@ class LogSmsTransport:
         self.sent = [*self.sent[-(self.keep - 1) :], (sid, sms)]
         log.info("sms to %s: %s", sms.to, sms.body)
         return sid
+
+    def provision_number(
+        self,
+        area_code: str,
+        *,
+        country: str = "US",
+        friendly_name: str | None = None,
+        sms_url: str | None = None,
+        voice_url: str | None = None,
+    ) -> str:
+        """Hands out a made-up number in the area code (555-01xx, reserved for fiction)."""
+        if friendly_name and friendly_name in self.numbers:
+            return self.numbers[friendly_name]
+        number = f"+1{area_code}55501{len(self.numbers) % 100:02d}"
+        self.numbers[friendly_name or number] = number
+        log.info("provisioned %s for %s", number, friendly_name)
+        return number
 
     def find_sent(self, *, to: str, since: datetime, reference: str) -> str | None:
         for sid, sms in reversed(self.sent):

@@ -23,6 +23,8 @@ Touchpoint = Literal[
     "opt_in_request",
     "inbound_forward",
     "campaign",
+    "conversation_reply",
+    "keyword_reply",
 ]
 Language = Literal["en", "es"]
 

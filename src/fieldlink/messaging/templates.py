@@ -7,9 +7,10 @@ template that fails to render with the sample data is refused when saved, not at
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
-from jinja2 import StrictUndefined, TemplateError
+from jinja2 import StrictUndefined, Template, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
 
 from fieldlink.messaging.segments import count_segments
@@ -27,6 +28,8 @@ TOUCHPOINTS = (
     "opt_in_request",
     "inbound_forward",
     "campaign",
+    "conversation_reply",
+    "keyword_reply",
 )
 CHANNELS = ("sms", "email")
 MAX_TEMPLATE_CHARS = 20_000
@@ -156,7 +159,10 @@ DEFAULTS: dict[tuple[str, str], tuple[str | None, str]] = {
         "{{ company.name }}: reply YES to get offers and news by text. Msg&data rates may "
         "apply. Reply STOP to opt out.",
     ),
-    ("inbound_forward", "sms"): (None, "New text for {{ company.name }}: {{ link }}"),
+    ("inbound_forward", "sms"): (
+        None,
+        "Text to {{ company.name }} from {{ contact.name }}: {{ message }} Reply: {{ link }}",
+    ),
     ("inbound_forward", "email"): (
         "New text message from {{ contact.name }}",
         "{{ contact.name }} wrote to {{ company.name }}:\n\n{{ message }}\n\nReply: {{ link }}",
@@ -238,19 +244,25 @@ def render(subject: str | None, body: str, variables: dict[str, Any], *, channel
     return Rendered(" ".join((out_subject or "").split()), out_body)
 
 
+@lru_cache(maxsize=512)
+def _compile(source: str) -> Template:
+    """Parse, bound-check and compile once per distinct source: compiling costs milliseconds,
+    rendering microseconds, and the same few templates render for every message."""
+    if _loop_depth(_ENV.parse(source)) > MAX_LOOP_DEPTH:
+        raise TemplateInvalid(f"loops nested deeper than {MAX_LOOP_DEPTH}")
+    return _ENV.from_string(source)
+
+
 def _render_one(source: str, variables: dict[str, Any], part: str) -> str:
     if len(source) > MAX_TEMPLATE_CHARS:
         raise TemplateInvalid(f"{part}: longer than {MAX_TEMPLATE_CHARS} characters")
     try:
-        parsed = _ENV.parse(source)
-        if _loop_depth(parsed) > MAX_LOOP_DEPTH:
-            raise TemplateInvalid(f"{part}: loops nested deeper than {MAX_LOOP_DEPTH}")
         pieces: list[str] = []
         size = 0
-        for piece in _ENV.from_string(source).generate(**variables):
+        for piece in _compile(source).generate(**variables):
             size += len(piece)
             if size > MAX_OUTPUT_CHARS:
-                raise TemplateInvalid(f"{part}: renders to more than {MAX_OUTPUT_CHARS} characters")
+                raise TemplateInvalid(f"renders to more than {MAX_OUTPUT_CHARS} characters")
             pieces.append(piece)
         text = "".join(pieces)
     except TemplateInvalid as exc:

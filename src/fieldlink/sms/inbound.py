@@ -1,0 +1,333 @@
+"""Inbound texts to a company number: threading, keywords, routing.
+
+A keyword (whole message) changes consent and is answered at once in the webhook's
+TwiML; anything else is routed to a person and they are told through the outbox. A text
+is stored once per ``MessageSid``: a provider retry gets back the answer stored with the
+first delivery and changes nothing (DESIGN.md: "Webhook retries are recognised by
+MessageSid and change nothing twice").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from fieldlink.accounts.models import Company
+from fieldlink.consent.changes import record_consent_event
+from fieldlink.consent.models import ConsentEvent
+from fieldlink.consent.service import customer_opt_in_sms, customer_opt_out_sms
+from fieldlink.errors import Conflict
+from fieldlink.sms import rules
+from fieldlink.sms.models import Conversation, OptInRequest, SmsMessage
+from fieldlink.sms.routing import notify_routed, route
+from fieldlink.sms.service import (
+    KEYWORD_TOUCHPOINT,
+    add_text,
+    conversation_for,
+    methods_for_phone,
+    queue_text,
+)
+from fieldlink.validation import normalise_phone
+
+MAX_BODY = 1600  # Twilio's limit for one inbound message (10 segments)
+
+
+@dataclass(frozen=True)
+class Inbound:
+    """What the webhook answers: ``reply`` is sent back as TwiML ``<Message>``."""
+
+    reply: str | None
+    text: SmsMessage | None
+    repeat: bool = False
+
+
+def company_by_number(session: Session, number: str) -> Company | None:
+    try:
+        e164 = normalise_phone(number)
+    except ValueError:
+        return None
+    return session.scalar(select(Company).where(Company.sms_number == e164))
+
+
+def sender_phone(raw: str) -> str:
+    """The sender in E.164; short codes and odd senders are kept as given (trimmed)."""
+    try:
+        return normalise_phone(raw)
+    except ValueError:
+        return raw.strip()[:20] or "unknown"
+
+
+def receive_text(
+    session: Session,
+    *,
+    company: Company,
+    sender: str,
+    body: str,
+    sid: str,
+    base_url: str,
+    now: datetime,
+) -> Inbound:
+    """Thread, interpret and route one inbound text (see the module docstring)."""
+    earlier = _by_sid(session, company_id=company.id, sid=sid)
+    if earlier is not None:
+        return Inbound(earlier.auto_reply, earlier, repeat=True)
+    conversation = conversation_for(session, company_id=company.id, phone=sender, now=now)
+    body = body[:MAX_BODY]
+    keyword = rules.classify(body)
+    try:
+        # Two deliveries of one MessageSid racing: the unique key lets one through.
+        with session.begin_nested():
+            text = add_text(
+                session,
+                conversation=conversation,
+                direction="inbound",
+                body=body,
+                now=now,
+                provider_sid=sid,
+            )
+    except IntegrityError:
+        earlier = _by_sid(session, company_id=company.id, sid=sid)
+        assert earlier is not None
+        return Inbound(earlier.auto_reply, earlier, repeat=True)
+    decision = route(session, company=company, conversation=conversation)
+    reply = _keyword(
+        session, company=company, conversation=conversation, text=text, now=now, keyword=keyword
+    )
+    if reply is None and text.keyword is None:
+        text.likely_opt_out = keyword.likely_opt_out
+        notify_routed(
+            session,
+            company=company,
+            conversation=conversation,
+            text=text,
+            decision=decision,
+            base_url=base_url,
+            now=now,
+        )
+    else:
+        text.routed_user_ids = list(decision.user_ids)
+        text.route_reason = decision.reason
+    if reply is not None:
+        text.auto_reply = reply
+        add_text(
+            session,
+            conversation=conversation,
+            direction="outbound",
+            body=reply,
+            now=now,
+            keyword=text.keyword,
+        )
+    session.flush()
+    return Inbound(reply, text)
+
+
+def _by_sid(session: Session, *, company_id: int, sid: str) -> SmsMessage | None:
+    return session.scalar(
+        select(SmsMessage).where(
+            SmsMessage.company_id == company_id, SmsMessage.provider_sid == sid
+        )
+    )
+
+
+def _keyword(
+    session: Session,
+    *,
+    company: Company,
+    conversation: Conversation,
+    text: SmsMessage,
+    keyword: rules.Keyword,
+    now: datetime,
+) -> str | None:
+    """Apply a whole-message keyword; return the answer to send, if any.
+
+    CTIA §5.1: exactly one confirmation per change and none for a repeat; HELP is
+    answered every time.
+    """
+    sid = text.provider_sid
+    if keyword.kind == "help":
+        text.keyword = "help"
+        return rules.help_answer(company.name, company.business_phone)
+    if keyword.kind == "opt_out":
+        text.keyword = "opt_out"
+        changed = opt_out(
+            session,
+            conversation=conversation,
+            wording=text.body,
+            reference=sid,
+            actor=None,
+            now=now,
+        )
+        _answer_requests(session, conversation=conversation, status="declined", sid=sid, now=now)
+        return rules.opt_out_confirmation(company.name) if changed else None
+    pending = _pending_requests(session, conversation=conversation)
+    if keyword.kind == "opt_in" or (keyword.kind == "yes" and pending):
+        text.keyword = keyword.kind
+        # A YES is only consent when it answers our request (double opt-in); START is
+        # consent on its own (CTIA keyword).
+        source = "keyword" if keyword.kind == "opt_in" else "opt_in_request"
+        changed = opt_in(
+            session,
+            conversation=conversation,
+            wording=text.body,
+            reference=sid,
+            source=source,
+            now=now,
+        )
+        _answer_requests(session, conversation=conversation, status="confirmed", sid=sid, now=now)
+        return rules.opt_in_confirmation(company.name) if changed else None
+    return None
+
+
+def opt_out(
+    session: Session,
+    *,
+    conversation: Conversation,
+    wording: str,
+    reference: str | None,
+    actor: str | None,
+    now: datetime,
+) -> bool:
+    """The number revokes marketing-text consent; True when that changed anything.
+
+    TCPA (47 CFR 64.1200(a)(10)): honoured at once for every method holding the number,
+    with the exact wording and the MessageSid as evidence. An unknown sender's revocation
+    is kept against the number itself.
+    """
+    events = customer_opt_out_sms(
+        session,
+        company_id=conversation.company_id,
+        phone=conversation.phone,
+        source="keyword",
+        wording=wording,
+        reference=reference,
+        at=now,
+    )
+    for event in events:
+        event.actor = actor  # who read a sentence as a revocation, when a person did
+    return _phone_level(session, conversation, "opted_out", events, wording, reference, actor, now)
+
+
+def opt_in(
+    session: Session,
+    *,
+    conversation: Conversation,
+    wording: str,
+    reference: str | None,
+    source: str,
+    now: datetime,
+) -> bool:
+    """The number opts in to marketing texts (START, or YES to our request)."""
+    events = customer_opt_in_sms(
+        session,
+        company_id=conversation.company_id,
+        phone=conversation.phone,
+        source=source,
+        wording=wording,
+        reference=reference,
+        at=now,
+    )
+    events = [e for e in events if e.field == "marketing_sms_status"]
+    return _phone_level(session, conversation, "opted_in", events, wording, reference, None, now)
+
+
+def _phone_level(
+    session: Session,
+    conversation: Conversation,
+    status: str,
+    events: list[ConsentEvent],
+    wording: str,
+    reference: str | None,
+    actor: str | None,
+    now: datetime,
+) -> bool:
+    old = conversation.keyword_status
+    conversation.keyword_status = status
+    known = methods_for_phone(session, company_id=conversation.company_id, phone=conversation.phone)
+    if old != status and not known:
+        # No contact method holds the number: the consent evidence is kept against the
+        # number itself, so it survives until someone adds it to a customer.
+        record_consent_event(
+            session,
+            company_id=conversation.company_id,
+            customer_id=None,
+            contact_method_id=None,
+            subject=conversation.phone,
+            field="marketing_sms_status",
+            old_value=old,
+            new_value=status,
+            source="keyword",
+            actor=actor,
+            wording=wording,
+            reference=reference,
+            at=now,
+        )
+    return bool(events) or old != status
+
+
+def _pending_requests(session: Session, *, conversation: Conversation) -> list[OptInRequest]:
+    return list(
+        session.scalars(
+            select(OptInRequest).where(
+                OptInRequest.company_id == conversation.company_id,
+                OptInRequest.phone == conversation.phone,
+                OptInRequest.status == "pending",
+            )
+        )
+    )
+
+
+def _answer_requests(
+    session: Session, *, conversation: Conversation, status: str, sid: str | None, now: datetime
+) -> None:
+    for request in _pending_requests(session, conversation=conversation):
+        request.status, request.answered_at, request.answer_sid = status, now, sid
+
+
+def confirm_likely_opt_out(
+    session: Session,
+    *,
+    company: Company,
+    conversation: Conversation,
+    text: SmsMessage,
+    actor: str,
+    now: datetime,
+) -> SmsMessage:
+    """A person confirms that a flagged text ("stop texting me") is an opt-out.
+
+    The evidence is the customer's own words and MessageSid; the confirmation text goes
+    out once through the outbox (keyed on the text), and not at all when the number was
+    already opted out. A second click changes nothing.
+    """
+    if not text.likely_opt_out or text.direction != "inbound":
+        raise Conflict("this text was not flagged as a likely opt-out", code="not_flagged")
+    if text.opt_out_confirmed_at is not None:
+        return text
+    text.opt_out_confirmed_at = now
+    changed = opt_out(
+        session,
+        conversation=conversation,
+        wording=text.body,
+        reference=text.provider_sid,
+        actor=actor,
+        now=now,
+    )
+    _answer_requests(
+        session, conversation=conversation, status="declined", sid=text.provider_sid, now=now
+    )
+    if changed:
+        queue_text(
+            session,
+            company=company,
+            conversation=conversation,
+            touchpoint=KEYWORD_TOUCHPOINT,
+            body=rules.opt_out_confirmation(company.name),
+            blocks=[],
+            idempotency_key=f"opt_out_confirmation:{text.id}",
+            now=now,
+        )
+    session.flush()
+    return text

@@ -1,0 +1,133 @@
+"""An inbound text racing a job status change, on a real database with real commits.
+
+The routing reads the customer's live appointments ``FOR SHARE``; a dispatch status change
+holds its appointment ``FOR UPDATE`` until it commits. So a text arriving while "Complete"
+is being recorded waits for it and routes on the committed outcome — never to a
+technician whose visit has just ended, and never on a half-seen state.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from fieldlink.accounts.models import User
+from fieldlink.accounts.service import create_company
+from fieldlink.app import create_app
+from fieldlink.config import Settings
+from fieldlink.db import make_engine, make_sessionmaker, session_scope
+from fieldlink.jobs.dispatch import record_dispatch_status
+from fieldlink.jobs.models import Appointment, AppointmentTechnician, Job, StatusCode
+from fieldlink.migrate import upgrade
+from fieldlink.sms.models import Conversation
+from tests.factories.customers import make_customer, make_location, make_method
+from tests.sms.conftest import MARIA, NUMBER, signed
+
+pytestmark = pytest.mark.skipif(
+    "postgresql" not in os.environ.get("FIELDLINK_TEST_DATABASE_URL", ""),
+    reason="needs PostgreSQL row locks; SQLite runs one writer at a time",
+)
+
+
+@pytest.fixture
+def db(fresh_database_url: str) -> Iterator[Engine]:
+    engine = make_engine(fresh_database_url)
+    upgrade(engine)
+    yield engine
+    engine.dispose()
+
+
+def _code(session: Session, company_id: int, meaning: str) -> int:
+    code_id = session.scalar(
+        select(StatusCode.id).where(
+            StatusCode.company_id == company_id, StatusCode.meaning == meaning
+        )
+    )
+    assert code_id is not None
+    return code_id
+
+
+def test_a_text_racing_complete_waits_and_routes_on_the_committed_outcome(
+    db: Engine, settings: Settings
+) -> None:
+    factory = make_sessionmaker(db)
+    start = datetime(2026, 3, 2, 13, 0, tzinfo=UTC)
+    with session_scope(factory) as s:
+        company = create_company(s, name="Acme", company_code="acme", sms_number=NUMBER)
+        admin = User(company_id=company.id, name="Ada", email="a@x.example", role="admin")
+        tech = User(company_id=company.id, name="Tom", email="t@x.example", role="technician")
+        s.add_all([admin, tech])
+        customer = make_customer(s, company_id=company.id)
+        location = make_location(s, company_id=company.id, customer_id=customer.id)
+        make_method(s, company_id=company.id, customer_id=customer.id, kind="phone", value=MARIA)
+        job = Job(company_id=company.id, customer_id=customer.id, location_id=location.id)
+        s.add(job)
+        s.flush()
+        appointment = Appointment(
+            company_id=company.id,
+            job_id=job.id,
+            window_start=start,
+            window_end=start + timedelta(hours=2),
+        )
+        s.add(appointment)
+        s.flush()
+        s.add(
+            AppointmentTechnician(
+                appointment_id=appointment.id, user_id=tech.id, company_id=company.id
+            )
+        )
+        s.flush()
+        record_dispatch_status(
+            s,
+            appointment=appointment,
+            technician_id=tech.id,
+            status_code_id=_code(s, company.id, "traveling"),
+            source="technician",
+            now=start,
+        )
+        ids = (company.id, appointment.id, admin.id, tech.id)
+    company_id, appointment_id, admin_id, tech_id = ids
+
+    # The technician's "Complete" is recorded but not yet committed...
+    completing = factory()
+    appt = completing.get(Appointment, appointment_id)
+    assert appt is not None
+    record_dispatch_status(
+        completing,
+        appointment=appt,
+        technician_id=tech_id,
+        status_code_id=_code(completing, company_id, "complete"),
+        source="technician",
+        now=start + timedelta(hours=1),
+    )
+    # ...when the customer's text arrives.
+    app = create_app(settings, factory=factory)
+    client = TestClient(app, raise_server_exceptions=False)
+    answer: dict[str, int] = {}
+
+    def post() -> None:
+        form = {"From": MARIA, "To": NUMBER, "Body": "thanks!", "MessageSid": "SMrace"}
+        answer["status"] = signed(client, "/webhooks/sms/inbound", form).status_code
+
+    inbound = threading.Thread(target=post)
+    inbound.start()
+    time.sleep(0.5)
+    assert inbound.is_alive(), "the inbound text must wait for the status change in flight"
+    completing.commit()
+    completing.close()
+    inbound.join(timeout=30)
+    assert answer == {"status": 200}
+    with factory() as s:
+        conversation = s.scalar(select(Conversation).where(Conversation.company_id == company_id))
+        assert conversation is not None
+        assert s.get(Appointment, appointment_id).status == "completed"  # type: ignore[union-attr]
+        assert conversation.assigned_user_id == admin_id  # the office, not the technician
+        assert conversation.route_reason == "lowest_owner_admin"
