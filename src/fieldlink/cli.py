@@ -169,7 +169,10 @@ def worker(
     config = WorkerConfig(
         visibility_timeout=settings.worker_visibility_timeout, batch_size=settings.worker_batch_size
     )
-    run_workers(_factory(), concurrency=concurrency, config=config)
+    # No pre-ping: it costs a round trip per job, and a worker already survives a dropped
+    # connection (the job is retried after its visibility timeout).
+    factory = make_sessionmaker(make_engine(url, pool_pre_ping=False))
+    run_workers(factory, concurrency=concurrency, config=config)
 
 
 @app.command("demo")

@@ -27,13 +27,18 @@ from fieldlink.outbox.registry import JobContext, RetryLater, handler
 @handler(SEND_TOPIC)
 def send_message(ctx: JobContext) -> None:
     session, now = ctx.session, ctx.now
-    message = session.scalar(
-        select(Message).where(Message.id == ctx.payload["message_id"]).with_for_update()
-    )
-    if message is None or message.status not in ("queued", "sending"):
+    # One round trip for the message (locked) and everything its checks read.
+    row = session.execute(
+        select(Message, Company, ContactMethod, Customer)
+        .join(Company, Company.id == Message.company_id)
+        .outerjoin(ContactMethod, ContactMethod.id == Message.contact_method_id)
+        .outerjoin(Customer, Customer.id == Message.customer_id)
+        .where(Message.id == ctx.payload["message_id"])
+        .with_for_update(of=Message)
+    ).first()
+    if row is None or row[0].status not in ("queued", "sending"):
         return  # already settled: a repeat job changes nothing
-    company = session.get(Company, message.company_id)
-    assert company is not None
+    message, company = row[0], row[1]
     if message.send_by is not None and now > message.send_by:
         message.reasons = [reason("expired")]
         record_status(
@@ -92,6 +97,7 @@ def _blocks_now(ctx: JobContext, message: Message, company: Company) -> list[dic
     blocks = sender_blocks(company, message.channel)
     if message.contact_method_id is None or message.customer_id is None:
         return blocks
+    # Already in the identity map: loaded with the message.
     method = ctx.session.get(ContactMethod, message.contact_method_id)
     customer = ctx.session.get(Customer, message.customer_id)
     if method is None or customer is None:
