@@ -13,7 +13,8 @@ from fieldlink.customers.models import Contact, Customer, Location
 from fieldlink.jobs.dispatch import record_dispatch_status
 from fieldlink.jobs.models import Appointment, AppointmentTechnician, Invoice, Job, StatusCode
 from fieldlink.links.tokens import LinkMaker
-from fieldlink.messaging import touchpoints
+from fieldlink.messaging import documents, touchpoints
+from fieldlink.messaging.notify import NotifyResult
 
 
 def play_service_day(
@@ -48,7 +49,7 @@ def play_service_day(
     )
 
     dns = _do_not_service_visit(session, company=company, when=tomorrow[0].window_start)
-    total = touchpoints.NotifyResult()
+    total = NotifyResult()
     for appt in [*tomorrow, dns]:
         total.merge(
             touchpoints.remind(
@@ -126,18 +127,10 @@ def play_service_day(
 
     invoice = session.scalar(select(Invoice).where(Invoice.company_id == company.id))
     if invoice is not None:
-        customer = session.get(Customer, invoice.customer_id)
-        assert customer is not None
-        invoice.status = "sent"
-        sent = touchpoints.send_document(
+        sent = documents.send_invoice(
             session,
             company=company,
-            touchpoint="invoice",
-            customer=customer,
-            job=None,
-            object_id=invoice.id,
-            link_kind="i",
-            amount=invoice.balance,
+            invoice=invoice,
             contact_ids=[],
             roles=["owner", "financial"],
             links=links,

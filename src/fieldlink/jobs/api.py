@@ -31,7 +31,7 @@ from fieldlink.jobs.schemas import (
     StatusCodeOut,
     StatusCodePatch,
 )
-from fieldlink.messaging import touchpoints
+from fieldlink.messaging import documents, touchpoints
 from fieldlink.web.deps import CurrentTenant, DbSession, Links
 from fieldlink.web.pagination import Page, page_params
 
@@ -77,7 +77,7 @@ def patch_job(job_id: int, body: JobPatch, tenant: CurrentTenant, session: DbSes
     was = job.status
     job = service.update_job(session, job=job, patch=body)
     if job.status == "completed" and was != "completed":
-        touchpoints.request_review(session, company=tenant.company, job=job, now=utcnow())
+        documents.request_review(session, company=tenant.company, job=job, now=utcnow())
     return queries.job_out(job)
 
 
@@ -217,7 +217,7 @@ def post_dispatch_status(
     )
     job = service.get_job_of(session, appointment=appointment)
     if job.status == "completed":
-        result.merge(touchpoints.request_review(session, company=tenant.company, job=job, now=now))
+        result.merge(documents.request_review(session, company=tenant.company, job=job, now=now))
     out = queries.event_out(event, code)
     return DispatchResultOut(
         **out.model_dump(), appointment_status=appointment.status, notifications=result.as_dict()

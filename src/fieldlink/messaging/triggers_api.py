@@ -18,7 +18,8 @@ from fieldlink.jobs.models import (
     Invoice,
     StatusCode,
 )
-from fieldlink.messaging import touchpoints
+from fieldlink.messaging import documents, touchpoints
+from fieldlink.messaging.notify import NotifyResult
 from fieldlink.messaging.trigger_schemas import (
     BulkReminderIn,
     BulkReminderOut,
@@ -38,7 +39,7 @@ def _customer(session: Session, company_id: int, customer_id: int) -> Customer:
     return customer
 
 
-def _out(result: touchpoints.NotifyResult) -> NotifyOut:
+def _out(result: NotifyResult) -> NotifyOut:
     return NotifyOut(**result.as_dict())
 
 
@@ -141,7 +142,7 @@ def remind_many(
     )
     if len(appointments) > MAX_BULK:
         raise ValidationFailed("date_to", f"more than {MAX_BULK} appointments; narrow the range")
-    total = touchpoints.NotifyResult()
+    total = NotifyResult()
     now = utcnow()
     for appointment in appointments:
         if appointment.status == "cancelled":
@@ -166,17 +167,11 @@ def send_service_link(
     job_id: int, body: SendLinkIn, tenant: CurrentTenant, session: DbSession, links: Links
 ) -> NotifyOut:
     job = service.get_job(session, company_id=tenant.company_id, job_id=job_id)
-    customer = _customer(session, tenant.company_id, job.customer_id)
     return _out(
-        touchpoints.send_document(
+        documents.send_service_link(
             session,
             company=tenant.company,
-            touchpoint="service_link",
-            customer=customer,
             job=job,
-            object_id=job.id,
-            link_kind="s",
-            amount=None,
             contact_ids=body.contact_ids,
             roles=body.contact_roles,
             links=links,
@@ -190,24 +185,11 @@ def send_estimate(
     estimate_id: int, body: SendLinkIn, tenant: CurrentTenant, session: DbSession, links: Links
 ) -> NotifyOut:
     estimate = get_scoped(session, Estimate, estimate_id, tenant.company_id, "estimate")
-    if estimate.status == "draft":
-        estimate.status = "sent"
-    customer = _customer(session, tenant.company_id, estimate.customer_id)
-    job = (
-        service.get_job(session, company_id=tenant.company_id, job_id=estimate.job_id)
-        if estimate.job_id
-        else None
-    )
     return _out(
-        touchpoints.send_document(
+        documents.send_estimate(
             session,
             company=tenant.company,
-            touchpoint="estimate",
-            customer=customer,
-            job=job,
-            object_id=estimate.id,
-            link_kind="e",
-            amount=estimate.total,
+            estimate=estimate,
             contact_ids=body.contact_ids,
             roles=body.contact_roles,
             links=links,
@@ -221,26 +203,11 @@ def send_invoice(
     invoice_id: int, body: SendLinkIn, tenant: CurrentTenant, session: DbSession, links: Links
 ) -> NotifyOut:
     invoice = get_scoped(session, Invoice, invoice_id, tenant.company_id, "invoice")
-    if invoice.status == "void":
-        raise Conflict(f"invoice {invoice.number} is void", code="invoice_void")
-    if invoice.status == "draft":
-        invoice.status = "sent"
-    customer = _customer(session, tenant.company_id, invoice.customer_id)
-    job = (
-        service.get_job(session, company_id=tenant.company_id, job_id=invoice.job_id)
-        if invoice.job_id
-        else None
-    )
     return _out(
-        touchpoints.send_document(
+        documents.send_invoice(
             session,
             company=tenant.company,
-            touchpoint="invoice",
-            customer=customer,
-            job=job,
-            object_id=invoice.id,
-            link_kind="i",
-            amount=invoice.balance,
+            invoice=invoice,
             contact_ids=body.contact_ids,
             roles=body.contact_roles,
             links=links,
