@@ -12,7 +12,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from fieldlink.db import utcnow
 from fieldlink.outbox.models import OutboxJob
 from fieldlink.outbox.publish import publish
-from fieldlink.outbox.registry import JobContext, PermanentError, handler
+from fieldlink.outbox.registry import (
+    BatchContext,
+    JobContext,
+    PermanentError,
+    batch_handler,
+    handler,
+)
 from fieldlink.outbox.worker import Worker, WorkerConfig, backoff_delay
 
 SEEN: list[dict[str, object]] = []
@@ -185,3 +191,53 @@ def test_backoff_grows_exponentially_is_capped_and_jittered() -> None:
     assert samples[-1] <= 450  # the cap of 300 s times the largest jitter factor, 1.5
     spread = {round(backoff_delay(4, base=5, cap=300, rng=rng), 3) for _ in range(20)}
     assert len(spread) > 10  # jittered, not one fixed value
+
+
+BATCHES: list[list[int]] = []
+
+
+@batch_handler("test.batch")
+def _batch(b: BatchContext) -> None:
+    BATCHES.append([job.payload["n"] for job in b.jobs])
+    for job in b.jobs:
+        if job.payload["n"] == 2:
+            b.retry(job.id, "try again")
+        if job.payload["n"] == 3:
+            b.fail(job.id, "never")
+        if job.payload["n"] == 4 and job.attempts == 1:
+            publish(b.session, "test.echo", n=4)
+
+
+@batch_handler("test.batch_boom")
+def _batch_boom(b: BatchContext) -> None:
+    publish(b.session, "test.echo", n=99)
+    raise RuntimeError("bug in batch")
+
+
+def test_a_batch_handler_takes_the_claimed_jobs_together_and_settles_each(
+    session, session_factory
+) -> None:
+    BATCHES.clear()
+    jobs = [publish(session, "test.batch", n=n) for n in (1, 2, 3, 4)]
+    session.commit()
+    clock = Clock()
+    worker(session_factory, clock).run_once()
+    assert BATCHES == [[1, 2, 3, 4]]
+    session.expire_all()
+    status = {j.payload["n"]: session.get(OutboxJob, j.id).status for j in jobs}
+    assert status == {1: "done", 2: "pending", 3: "failed", 4: "done"}
+    assert session.get(OutboxJob, jobs[1].id).last_error == "try again"
+    echoed = session.scalars(select(OutboxJob).where(OutboxJob.topic == "test.echo")).all()
+    assert [j.payload["n"] for j in echoed] == [4]  # the handler's writes committed with it
+
+
+def test_a_batch_handler_that_raises_keeps_nothing_and_retries_every_job(
+    session, session_factory
+) -> None:
+    jobs = [publish(session, "test.batch_boom", n=n) for n in (1, 2)]
+    session.commit()
+    worker(session_factory, Clock()).run_once()
+    session.expire_all()
+    assert {session.get(OutboxJob, j.id).status for j in jobs} == {"pending"}
+    assert "bug in batch" in session.get(OutboxJob, jobs[0].id).last_error
+    assert session.scalar(select(OutboxJob).where(OutboxJob.topic == "test.echo")) is None

@@ -44,8 +44,35 @@ class JobContext:
         self._checkpoint()
 
 
+@dataclass
+class BatchContext:
+    """A claimed batch of one topic, handled in one go (fewer round trips and commits).
+
+    Jobs the handler does not mark with :meth:`retry` or :meth:`fail` are done when it
+    returns; ``checkpoint()`` commits what the handler did so far, as for one job.
+    """
+
+    jobs: list[JobContext]
+    session: Session
+    now: datetime
+    worker: str
+    outcomes: dict[int, tuple[str, str, float | None]] = field(default_factory=dict)
+    _checkpoint: Callable[[], None] = field(repr=False, default=lambda: None)
+
+    def checkpoint(self) -> None:
+        self._checkpoint()
+
+    def retry(self, job_id: int, error: str, delay: float | None = None) -> None:
+        self.outcomes[job_id] = ("retry", error, delay)
+
+    def fail(self, job_id: int, error: str) -> None:
+        self.outcomes[job_id] = ("failed", error, None)
+
+
 Handler = Callable[[JobContext], None]
+BatchHandler = Callable[[BatchContext], None]
 _HANDLERS: dict[str, Handler] = {}
+_BATCH_HANDLERS: dict[str, BatchHandler] = {}
 
 
 def handler(topic: str) -> Callable[[Handler], Handler]:
@@ -62,9 +89,25 @@ def handler(topic: str) -> Callable[[Handler], Handler]:
     return register
 
 
+def batch_handler(topic: str) -> Callable[[BatchHandler], BatchHandler]:
+    """Declare a handler that takes every claimed job of ``topic`` at once."""
+    if "." not in topic:
+        raise ValueError("topics are 'domain.verb'")
+
+    def register(fn: BatchHandler) -> BatchHandler:
+        _BATCH_HANDLERS[topic] = fn
+        return fn
+
+    return register
+
+
 def get_handler(topic: str) -> Handler | None:
     return _HANDLERS.get(topic)
 
 
+def get_batch_handler(topic: str) -> BatchHandler | None:
+    return _BATCH_HANDLERS.get(topic)
+
+
 def topics() -> list[str]:
-    return sorted(_HANDLERS)
+    return sorted({*_HANDLERS, *_BATCH_HANDLERS})

@@ -27,9 +27,17 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from fieldlink.db import utcnow
 from fieldlink.outbox.models import OutboxJob
-from fieldlink.outbox.registry import JobContext, PermanentError, RetryLater, get_handler
+from fieldlink.outbox.registry import (
+    BatchContext,
+    JobContext,
+    PermanentError,
+    RetryLater,
+    get_batch_handler,
+    get_handler,
+)
 
 log = logging.getLogger("fieldlink.worker")
+Claimed = tuple[int, str, dict[str, Any], int, int]  # id, topic, payload, attempts, max
 
 
 @dataclass(frozen=True)
@@ -68,7 +76,7 @@ class Worker:
         self.stopping = threading.Event()
 
     # -- claiming ---------------------------------------------------------------------
-    def claim(self, limit: int | None = None) -> list[tuple[int, str, dict[str, Any], int, int]]:
+    def claim(self, limit: int | None = None) -> list[Claimed]:
         """Take up to ``limit`` due jobs in one short transaction."""
         now = self.clock()
         t = cast(Table, OutboxJob.__table__)
@@ -101,12 +109,22 @@ class Worker:
     def run_once(self) -> int:
         """Claim one batch and run it; returns how many jobs were taken."""
         claimed = self.claim()
-        for job_id, topic, payload, attempts, max_attempts in claimed:
+        batches: dict[str, list[Claimed]] = {}
+        for job in claimed:
+            if get_batch_handler(job[1]) is not None and job[3] <= job[4]:
+                batches.setdefault(job[1], []).append(job)
+                continue
             if self.stopping.is_set():
                 # Not started: hand the row straight back instead of waiting for the lock.
-                self._release(job_id)
+                self._release(job[0])
                 continue
-            self._run(job_id, topic, payload, attempts, max_attempts)
+            self._run(*job)
+        for topic, jobs in batches.items():
+            if self.stopping.is_set():
+                for job in jobs:
+                    self._release(job[0])
+                continue
+            self._run_batch(topic, jobs)
         return len(claimed)
 
     def run(self) -> None:
@@ -142,10 +160,10 @@ class Worker:
                 _checkpoint=session.commit,
             )
             try:
-                if fn is None:
-                    raise PermanentError(f"no handler for topic {topic!r}")
                 if attempts > max_attempts:
                     raise PermanentError(f"gave up after {max_attempts} attempts")
+                if fn is None:
+                    raise PermanentError(f"no handler for topic {topic!r}")
                 fn(ctx)
                 self._finish(session, job_id, "done", None)
                 session.commit()
@@ -160,31 +178,90 @@ class Worker:
                 log.warning("job %s (%s) attempt %s failed: %s", job_id, topic, attempts, error)
             session.rollback()
         with self.factory() as session:
-            if final:
-                self._finish(session, job_id, "failed", error)
-            else:
-                wait = (
-                    delay
-                    if delay is not None
-                    else backoff_delay(
-                        attempts,
-                        base=self.config.backoff_base,
-                        cap=self.config.backoff_cap,
-                        rng=self.rng,
+            self._settle(session, job_id, attempts, error, delay, final)
+            session.commit()
+
+    def _run_batch(self, topic: str, jobs: list[Claimed]) -> None:
+        """Run every claimed job of a topic through its batch handler, then record all
+        outcomes in one transaction. A handler that raises retries the whole batch."""
+        fn = get_batch_handler(topic)
+        assert fn is not None
+        with self.factory() as session:
+            now = self.clock()
+            batch = BatchContext(
+                jobs=[
+                    JobContext(
+                        id=j[0],
+                        topic=topic,
+                        payload=j[2],
+                        attempts=j[3],
+                        max_attempts=j[4],
+                        session=session,
+                        now=now,
+                        worker=self.name,
+                        _checkpoint=session.commit,
                     )
-                )
+                    for j in jobs
+                ],
+                session=session,
+                now=now,
+                worker=self.name,
+                _checkpoint=session.commit,
+            )
+            try:
+                fn(batch)
+            except Exception as exc:
+                session.rollback()
+                error = "".join(traceback.format_exception_only(exc)).strip()
+                log.warning("batch of %s %s jobs failed: %s", len(jobs), topic, error)
+                batch.outcomes = {j[0]: ("retry", error, None) for j in jobs}
+            done = [j[0] for j in jobs if j[0] not in batch.outcomes]
+            if done:
                 session.execute(
                     update(OutboxJob)
-                    .where(OutboxJob.id == job_id, OutboxJob.locked_by == self.name)
+                    .where(OutboxJob.id.in_(done), OutboxJob.locked_by == self.name)
                     .values(
-                        status="pending",
-                        run_at=self.clock() + timedelta(seconds=wait),
-                        locked_until=None,
-                        locked_by=None,
-                        last_error=error[:4000],
+                        status="done", finished_at=self.clock(), locked_until=None, last_error=None
                     )
                 )
+            by_id = {j[0]: j for j in jobs}
+            for job_id, (kind, error, delay) in batch.outcomes.items():
+                attempts, max_attempts = by_id[job_id][3], by_id[job_id][4]
+                final = kind == "failed" or attempts >= max_attempts
+                self._settle(session, job_id, attempts, error, delay, final)
             session.commit()
+
+    def _settle(
+        self,
+        session: Session,
+        job_id: int,
+        attempts: int,
+        error: str,
+        delay: float | None,
+        final: bool,
+    ) -> None:
+        """Record a failed attempt: failed for good, or pending again after a backoff."""
+        if final:
+            self._finish(session, job_id, "failed", error)
+            return
+        wait = (
+            delay
+            if delay is not None
+            else backoff_delay(
+                attempts, base=self.config.backoff_base, cap=self.config.backoff_cap, rng=self.rng
+            )
+        )
+        session.execute(
+            update(OutboxJob)
+            .where(OutboxJob.id == job_id, OutboxJob.locked_by == self.name)
+            .values(
+                status="pending",
+                run_at=self.clock() + timedelta(seconds=wait),
+                locked_until=None,
+                locked_by=None,
+                last_error=error[:4000],
+            )
+        )
 
     def _finish(self, session: Session, job_id: int, status: str, error: str | None) -> None:
         # Guarded by locked_by: if our lock expired and another worker took the row, the
