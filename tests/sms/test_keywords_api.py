@@ -153,3 +153,17 @@ def test_the_opt_out_keyword_reaches_every_method_holding_the_number(shop: Shop)
     shop.text("STOP")
     r = shop.api.get(f"/v1/contact-methods/{second.id}")
     assert r.json()["marketing_sms_status"] == "opted_out"
+
+
+def test_keyword_answers_are_in_the_message_log_once(shop: Shop, api) -> None:
+    # Every message the business sends is explained in the log, webhook answers included.
+    shop.text("STOP", sid="SMlog1")
+    shop.text("STOP", sid="SMlog1")  # the provider retrying the same webhook
+    shop.text("stop", sid="SMlog2")  # a repeat STOP: no answer, so nothing to log
+    items = api.get("/v1/messages", params={"touchpoint": "keyword_reply"}).json()["items"]
+    assert len(items) == 1
+    [logged] = items
+    assert logged["status"] == "sent" and "unsubscribed" in logged["body"]
+    assert logged["to"] == MARIA
+    one = api.get(f"/v1/messages/{logged['id']}").json()
+    assert [h["status"] for h in one["history"]] == ["sent"]

@@ -285,6 +285,45 @@ def queue_staff_message(
     )
 
 
+def record_direct_reply(
+    session: Session,
+    *,
+    company: Company,
+    to: str,
+    body: str,
+    touchpoint: str,
+    customer_id: int | None,
+    contact_id: int | None,
+    idempotency_key: str,
+    now: datetime,
+    refs: Refs = Refs(),
+) -> Message:
+    """Log a text the provider sends on our behalf in a webhook answer (TwiML), so the
+    message log holds every message, these included; nothing is queued."""
+    message = Message(
+        company_id=company.id,
+        touchpoint=touchpoint,
+        channel="sms",
+        to=to,
+        customer_id=customer_id,
+        contact_id=contact_id,
+        subject_ref=refs.subject_ref,
+        language="en",
+        body=body,
+        reasons=[],
+        created_at=now,
+        sent_at=now,
+        attempts=1,
+        status="sent",
+    )
+    message.idempotency_key = idempotency_key
+    if _insert_once(session, message):
+        record_status(
+            session, message, "sent", now=now, detail="answered in the webhook response (TwiML)"
+        )
+    return message
+
+
 def _store(
     session: Session,
     message: Message,

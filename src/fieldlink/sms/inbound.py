@@ -21,6 +21,7 @@ from fieldlink.consent.changes import record_consent_event
 from fieldlink.consent.models import ConsentEvent
 from fieldlink.consent.service import customer_opt_in_sms, customer_opt_out_sms
 from fieldlink.errors import Conflict
+from fieldlink.messaging.service import Refs, record_direct_reply
 from fieldlink.sms import rules
 from fieldlink.sms.models import Conversation, OptInRequest, SmsMessage
 from fieldlink.sms.routing import notify_routed, route
@@ -120,6 +121,18 @@ def receive_text(
             body=reply,
             now=now,
             keyword=text.keyword,
+        )
+        record_direct_reply(
+            session,
+            company=company,
+            to=conversation.phone,
+            body=reply,
+            touchpoint=KEYWORD_TOUCHPOINT,
+            customer_id=conversation.customer_id,
+            contact_id=conversation.contact_id,
+            idempotency_key=f"keyword_reply:{sid}",
+            now=now,
+            refs=Refs(subject_ref=f"conversation:{conversation.id}"),
         )
     session.flush()
     return Inbound(reply, text)
