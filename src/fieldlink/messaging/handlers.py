@@ -24,7 +24,7 @@ from fieldlink.channels.registry import Channels, current
 from fieldlink.consent import rules
 from fieldlink.consent.changes import set_marketing_sms_status
 from fieldlink.consent.models import Suppression
-from fieldlink.consent.queries import company_consent, method_facts
+from fieldlink.consent.queries import company_consent, customer_facts_from, method_facts
 from fieldlink.customers.models import ContactMethod, Customer, CustomerTag
 from fieldlink.messaging.layout import email_html
 from fieldlink.messaging.models import Message
@@ -157,12 +157,7 @@ def _blocks_now(
     if item.method is None or item.customer is None:
         return [*blocks, reason("no_recipient", "the contact method was deleted")]
     customer, method = item.customer, item.method
-    facts = rules.CustomerFacts(
-        do_not_mail=customer.do_not_mail,
-        do_not_service=customer.do_not_service,
-        do_not_send_promotional_emails=customer.do_not_send_promotional_emails,
-        tags=tags.get(customer.id, frozenset()),
-    )
+    facts = customer_facts_from(customer, tags.get(customer.id, frozenset()))
     is_suppressed = (company.id, method.value.lower()) in suppressed
     decision = rules.decide(
         consent_channel(message.touchpoint, message.channel),
