@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -11,6 +12,7 @@ from fieldlink import __version__
 from fieldlink.config import Settings, get_settings
 from fieldlink.db import make_engine, make_sessionmaker
 from fieldlink.migrate import pending_revisions
+from fieldlink.pages.render import STATIC_DIR
 from fieldlink.web.errors import install_error_handlers, problem
 
 API_DESCRIPTION = """
@@ -35,6 +37,7 @@ def create_app(
     app.state.sessionmaker = factory
     install_error_handlers(app)
     _include_routers(app)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     @app.get("/healthz", tags=["operators"])
     def healthz() -> dict[str, str]:
