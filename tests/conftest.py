@@ -24,6 +24,8 @@ from fieldlink.config import Settings, normalise_database_url
 from fieldlink.db import make_engine
 from fieldlink.migrate import upgrade
 
+pytest_plugins = ("tests.browser",)  # live_server, chromium, browser_page
+
 
 def _create_pg_database(base_url: str) -> tuple[str, str]:
     url = make_url(normalise_database_url(base_url))
