@@ -11,6 +11,7 @@ from fieldlink import __version__
 from fieldlink.config import Settings, get_settings
 from fieldlink.db import make_engine, make_sessionmaker
 from fieldlink.migrate import pending_revisions
+from fieldlink.ops.install import install_operations
 from fieldlink.web.errors import install_error_handlers, problem
 
 API_DESCRIPTION = """
@@ -35,6 +36,7 @@ def create_app(
     app.state.sessionmaker = factory
     install_error_handlers(app)
     _include_routers(app)
+    install_operations(app, factory)
 
     @app.get("/healthz", tags=["operators"])
     def healthz() -> dict[str, str]:
