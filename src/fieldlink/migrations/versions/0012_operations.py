@@ -1,4 +1,4 @@
-"""idempotency keys of API writes (stored answers, kept 24 hours)
+"""idempotency keys of API writes (stored answers, kept 24 hours); messages by age
 
 Revision ID: 0012_operations
 Revises: 0011_office
@@ -42,8 +42,11 @@ def upgrade() -> None:
         sa.UniqueConstraint("company_id", "key", name=op.f("uq_idempotency_keys_company_id_key")),
     )
     op.create_index("ix_idempotency_keys_created_at", "idempotency_keys", ["created_at"])
+    # Metrics count the last day's messages and `fieldlink purge` finds old bodies by age.
+    op.create_index("ix_messages_created_at", "messages", ["created_at"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_messages_created_at", table_name="messages")
     op.drop_index("ix_idempotency_keys_created_at", table_name="idempotency_keys")
     op.drop_table("idempotency_keys")
