@@ -75,6 +75,7 @@ def _include_routers(app: FastAPI) -> None:
     from fieldlink.messaging.api import router as messaging
     from fieldlink.messaging.triggers_api import router as triggers
     from fieldlink.messaging.webhooks import router as messaging_webhooks
+    from fieldlink.ops.api import router as operations
     from fieldlink.sms.api import router as sms
     from fieldlink.sms.views import router as sms_pages
     from fieldlink.sms.webhooks import router as sms_webhooks
@@ -90,6 +91,7 @@ def _include_routers(app: FastAPI) -> None:
         sms,
         sms_webhooks,
         sms_pages,
+        operations,
     )
     for router in routers:
         app.include_router(router)

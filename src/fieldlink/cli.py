@@ -185,6 +185,50 @@ def worker(
     run_workers(factory, concurrency=concurrency, config=config)
 
 
+@app.command("doctor")
+def doctor(
+    company: str | None = typer.Option(None, "--company", help="Only this company (code or id)"),
+    strict: bool = typer.Option(False, "--strict", help="Fail on warnings too"),
+    as_json: bool = JsonOpt,
+) -> None:
+    """Pre-flight checks: settings, providers, database and migrations, and per company the
+    SMS number, sender identity, postal address and template lint. Exit 1 on an error."""
+    from fieldlink.ops.doctor import run_doctor
+
+    code = run_doctor(get_settings(), _factory(), company=company, strict=strict, as_json=as_json)
+    raise typer.Exit(code=code)
+
+
+@app.command("purge")
+def purge(
+    dry_run: bool = typer.Option(False, "--dry-run", help="Count, change nothing"),
+    as_json: bool = JsonOpt,
+) -> None:
+    """Apply retention: drop message bodies older than FIELDLINK_MESSAGE_RETENTION_DAYS,
+    delete finished outbox rows older than FIELDLINK_OUTBOX_RETENTION_DAYS and expired
+    idempotency keys."""
+    from fieldlink.db import utcnow
+    from fieldlink.ops.retention import purge as run_purge
+
+    settings = get_settings()
+    with session_scope(_factory()) as session:
+        done = run_purge(
+            session,
+            now=utcnow(),
+            message_retention_days=settings.message_retention_days,
+            outbox_retention_days=settings.outbox_retention_days,
+            dry_run=dry_run,
+        )
+    verb = "would purge" if dry_run else "purged"
+    _emit(
+        as_json,
+        done.as_dict(),
+        f"{verb}: {done.message_bodies} message bodies, {done.conversation_texts} "
+        f"conversation texts, {done.outbox_rows} outbox rows, {done.idempotency_keys} "
+        "idempotency keys",
+    )
+
+
 @app.command("demo")
 def demo(
     host: str = typer.Option("127.0.0.1", "--host"),
