@@ -12,6 +12,7 @@ from fieldlink import __version__
 from fieldlink.config import Settings, get_settings
 from fieldlink.db import make_engine, make_sessionmaker
 from fieldlink.migrate import pending_revisions
+from fieldlink.ops.install import install_operations
 from fieldlink.pages.render import STATIC_DIR
 from fieldlink.web.errors import install_error_handlers, problem
 
@@ -38,6 +39,7 @@ def create_app(
     install_error_handlers(app)
     _include_routers(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    install_operations(app, factory)
 
     @app.get("/healthz", tags=["operators"])
     def healthz() -> dict[str, str]:
@@ -76,6 +78,7 @@ def _include_routers(app: FastAPI) -> None:
     from fieldlink.messaging.api import router as messaging
     from fieldlink.messaging.triggers_api import router as triggers
     from fieldlink.messaging.webhooks import router as messaging_webhooks
+    from fieldlink.ops.api import router as operations
     from fieldlink.sms.api import router as sms
     from fieldlink.sms.views import router as sms_pages
     from fieldlink.sms.webhooks import router as sms_webhooks
@@ -91,6 +94,7 @@ def _include_routers(app: FastAPI) -> None:
         sms,
         sms_webhooks,
         sms_pages,
+        operations,
     )
     for router in routers:
         app.include_router(router)

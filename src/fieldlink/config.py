@@ -26,6 +26,9 @@ class Settings(BaseSettings):
     email_webhook_secret: SecretStr = SecretStr("")
     payment_provider: Literal["test", "stripe"] = "test"
     log_level: str = "INFO"
+    log_format: Literal["json", "text"] = "json"
+    message_retention_days: int = 365
+    outbox_retention_days: int = 7
     worker_visibility_timeout: float = 60.0
     worker_batch_size: int = 20
 
