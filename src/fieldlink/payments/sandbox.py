@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import ClassVar
 
+from fieldlink.pages.i18n import N_
 from fieldlink.payments.base import ChargeResult, MethodInfo
 
 
@@ -33,18 +34,21 @@ class TestCard:
     failure_message: str | None = None
 
 
-_DECLINED = "Your card was declined."
+# Marked for the page catalog: the invoice page shows these in the customer's language.
+_DECLINED = N_("Your card was declined.")
 CARDS: dict[str, TestCard] = {
     "visa": TestCard("visa", "4242"),
     "mastercard": TestCard("mastercard", "4444"),
     "amex": TestCard("amex", "8431"),
     "chargeDeclined": TestCard("visa", "0002", "card_declined", _DECLINED),
     "chargeDeclinedInsufficientFunds": TestCard(
-        "visa", "9995", "insufficient_funds", "Your card has insufficient funds."
+        "visa", "9995", "insufficient_funds", N_("Your card has insufficient funds.")
     ),
-    "chargeDeclinedExpiredCard": TestCard("visa", "0069", "expired_card", "Your card has expired."),
+    "chargeDeclinedExpiredCard": TestCard(
+        "visa", "0069", "expired_card", N_("Your card has expired.")
+    ),
     "chargeDeclinedIncorrectCvc": TestCard(
-        "visa", "0127", "incorrect_cvc", "Your card's security code is incorrect."
+        "visa", "0127", "incorrect_cvc", N_("Your card's security code is incorrect.")
     ),
 }
 
@@ -95,7 +99,7 @@ class TestProcessor:
                     amount,
                     currency,
                     failure_code="invalid_payment_method",
-                    failure_message="This card could not be used. Please try another card.",
+                    failure_message=N_("This card could not be used. Please try another card."),
                 )
             else:
                 card = found[1]

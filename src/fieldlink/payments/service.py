@@ -26,6 +26,7 @@ from fieldlink.links.tokens import LinkMaker
 from fieldlink.messaging.audience import resolve
 from fieldlink.messaging.notify import base_vars, notify
 from fieldlink.messaging.service import Refs
+from fieldlink.pages.i18n import N_
 from fieldlink.payments.base import PaymentProcessor, ProcessorUnavailable
 
 _KEY = re.compile(r"^[A-Za-z0-9:_\-]{8,200}$")
@@ -151,8 +152,10 @@ def pay_invoice(
         return PaymentOutcome(
             "unavailable",
             None,
-            "The payment service is not answering right now. Nothing was charged; "
-            "please try again in a few minutes.",
+            N_(
+                "The payment service is not answering right now. Nothing was charged; "
+                "please try again in a few minutes."
+            ),
         )
     payment = Payment(
         company_id=invoice.company_id,

@@ -13,6 +13,7 @@ from typing import Any
 
 import stripe
 
+from fieldlink.pages.i18n import N_
 from fieldlink.payments.base import (
     ChargeResult,
     MethodInfo,
@@ -21,7 +22,7 @@ from fieldlink.payments.base import (
     to_minor_units,
 )
 
-_GENERIC_DECLINE = "Your card was declined."
+_GENERIC_DECLINE = N_("Your card was declined.")
 
 
 def _card(pm: Any) -> tuple[str | None, str | None]:
@@ -82,7 +83,7 @@ class StripeProcessor:
                 amount,
                 currency,
                 failure_code=exc.code or "invalid_request",
-                failure_message="This card could not be used. Please try another card.",
+                failure_message=N_("This card could not be used. Please try another card."),
             )
         except stripe.StripeError as exc:
             raise ProcessorUnavailable(f"stripe: {exc.__class__.__name__}: {exc}") from exc
@@ -97,8 +98,10 @@ class StripeProcessor:
                 brand=brand,
                 last4=last4,
                 failure_code=str(intent.get("status")),
-                failure_message="Your bank asked for an extra check this page cannot do. "
-                "Please try another card.",
+                failure_message=N_(
+                    "Your bank asked for an extra check this page cannot do. "
+                    "Please try another card."
+                ),
             )
         return ChargeResult(
             "succeeded",
