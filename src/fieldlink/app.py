@@ -75,6 +75,9 @@ def _include_routers(app: FastAPI) -> None:
     from fieldlink.consent.api import router as consent
     from fieldlink.customers.api import router as customers
     from fieldlink.jobs.api import router as jobs
+    from fieldlink.links.api import router as links_api
+    from fieldlink.links.invoice_views import router as invoice_pages
+    from fieldlink.links.views import router as link_pages
     from fieldlink.messaging.api import router as messaging
     from fieldlink.messaging.triggers_api import router as triggers
     from fieldlink.messaging.webhooks import router as messaging_webhooks
@@ -95,6 +98,9 @@ def _include_routers(app: FastAPI) -> None:
         sms_webhooks,
         sms_pages,
         operations,
+        links_api,
+        link_pages,
+        invoice_pages,
     )
     for router in routers:
         app.include_router(router)

@@ -25,6 +25,9 @@ class Settings(BaseSettings):
     smtp_url: str = ""
     email_webhook_secret: SecretStr = SecretStr("")
     payment_provider: Literal["test", "stripe"] = "test"
+    stripe_secret_key: SecretStr = SecretStr("")
+    stripe_publishable_key: str = ""
+    stripe_api_base: str = "https://api.stripe.com"
     log_level: str = "INFO"
     log_format: Literal["json", "text"] = "json"
     message_retention_days: int = 365

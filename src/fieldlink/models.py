@@ -5,9 +5,21 @@ from fieldlink.consent import models as consent
 from fieldlink.customers import models as customers
 from fieldlink.db import Base
 from fieldlink.jobs import models as jobs
+from fieldlink.links import models as links
 from fieldlink.messaging import models as messaging
 from fieldlink.ops import models as ops
 from fieldlink.outbox import models as outbox
 from fieldlink.sms import models as sms
 
-__all__ = ["Base", "accounts", "consent", "customers", "jobs", "messaging", "ops", "outbox", "sms"]
+__all__ = [
+    "Base",
+    "accounts",
+    "consent",
+    "customers",
+    "jobs",
+    "links",
+    "messaging",
+    "ops",
+    "outbox",
+    "sms",
+]

@@ -25,6 +25,9 @@ Touchpoint = Literal[
     "campaign",
     "conversation_reply",
     "keyword_reply",
+    "payment_receipt",
+    "estimate_decision",
+    "reschedule_request",
 ]
 Language = Literal["en", "es"]
 
