@@ -67,6 +67,8 @@ def create_app(
 
 def _include_routers(app: FastAPI) -> None:
     from fieldlink.accounts.api import router as accounts
+    from fieldlink.campaigns.api import router as campaigns
+    from fieldlink.campaigns.views import router as campaign_pages
     from fieldlink.consent.api import router as consent
     from fieldlink.customers.api import router as customers
     from fieldlink.jobs.api import router as jobs
@@ -88,6 +90,8 @@ def _include_routers(app: FastAPI) -> None:
         sms,
         sms_webhooks,
         sms_pages,
+        campaigns,
+        campaign_pages,
     )
     for router in routers:
         app.include_router(router)

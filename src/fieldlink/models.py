@@ -1,6 +1,7 @@
 """Import every domain's models so metadata (and Alembic) sees the whole schema."""
 
 from fieldlink.accounts import models as accounts
+from fieldlink.campaigns import models as campaigns
 from fieldlink.consent import models as consent
 from fieldlink.customers import models as customers
 from fieldlink.db import Base
@@ -9,4 +10,14 @@ from fieldlink.messaging import models as messaging
 from fieldlink.outbox import models as outbox
 from fieldlink.sms import models as sms
 
-__all__ = ["Base", "accounts", "consent", "customers", "jobs", "messaging", "outbox", "sms"]
+__all__ = [
+    "Base",
+    "accounts",
+    "campaigns",
+    "consent",
+    "customers",
+    "jobs",
+    "messaging",
+    "outbox",
+    "sms",
+]
