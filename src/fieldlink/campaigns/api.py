@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Query, Response
 from sqlalchemy import select
 
-from fieldlink.campaigns import labels, queries, service
+from fieldlink.campaigns import engagement, labels, queries, service
 from fieldlink.campaigns.audience import CONSENT_CHANNEL, audience_filter
 from fieldlink.campaigns.content import SAMPLE, render_campaign
 from fieldlink.campaigns.models import Campaign
@@ -19,11 +19,13 @@ from fieldlink.campaigns.schemas import (
     CampaignReportOut,
     RenderedSample,
 )
+from fieldlink.campaigns.tracking import CampaignLinks
 from fieldlink.consent import queries as consent_queries
 from fieldlink.consent.schemas import RecipientOut
-from fieldlink.db import utcnow
+from fieldlink.customers.models import Customer
+from fieldlink.db import get_scoped, utcnow
 from fieldlink.errors import ValidationFailed
-from fieldlink.web.deps import CurrentTenant, DbSession
+from fieldlink.web.deps import CurrentTenant, DbSession, Links
 from fieldlink.web.pagination import Page, page_params, paginate
 
 router = APIRouter(prefix="/v1", tags=["campaigns"])
@@ -186,3 +188,16 @@ def direct_mail_pdf(campaign_id: int, tenant: CurrentTenant, session: DbSession)
         media_type="application/pdf",
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
+
+
+@router.post("/customers/{customer_id}/email-opt-in", status_code=202, tags=["consent"])
+def request_email_opt_in(
+    customer_id: int, tenant: CurrentTenant, session: DbSession, links: Links
+) -> dict[str, Any]:
+    """Double opt-in: email the customer a signed link; confirming it (``/o/{token}``)
+    adds the ``Opted In`` tag. 409 if the customer has no email address or unsubscribed."""
+    customer: Customer = get_scoped(session, Customer, customer_id, tenant.company_id, "customer")
+    message = engagement.request_email_opt_in(
+        session, company=tenant.company, customer=customer, links=CampaignLinks(links), now=utcnow()
+    )
+    return {"message_id": message.id, "to": message.to, "status": message.status}

@@ -222,7 +222,7 @@ def _insert_batch(
         func.row_number().over(order_by=(audience.c.customer_id, audience.c.method_id)).label("rn"),
     ).subquery("numbered")
     position = numbered.c.rn - 1 + offset
-    slot = (position / rate) * 60 + ((position % rate) * 60) / rate  # integer division
+    slot = (position // rate) * 60 + ((position % rate) * 60) // rate  # rules.slot_seconds
     if dialect == "postgresql":
         send_after: Any = bindparam("start", start, type_=UTCDateTime) + func.make_interval(
             0, 0, 0, 0, 0, 0, cast(slot, Integer)
@@ -278,15 +278,19 @@ def _insert_batch(
             .returning(OUT.c.id)
             .cte("new_jobs")
         )
-        stmt = (
+        events = (
             insert(EVT)
             .from_select(
                 ["company_id", "message_id", "status", "detail", "at"],
                 _event_rows(new, company.id, detail, now),
             )
-            .add_cte(jobs)
+            .returning(EVT.c.id)
+            .cte("new_events")
         )
-        return _rowcount(session.execute(stmt))
+        # PostgreSQL runs every data-modifying CTE once, read or not; counting one of them
+        # gives how many messages this batch added (rowcount is not reliable here).
+        counted = select(func.count()).select_from(events).add_cte(jobs)
+        return int(session.scalar(counted) or 0)
     before = session.scalar(select(func.coalesce(func.max(MSG.c.id), 0)))
     session.execute(insert_messages)
     new_rows = (
