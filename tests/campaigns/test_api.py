@@ -208,7 +208,7 @@ def test_an_unsubscribe_between_send_and_delivery_wins(shop: Shop) -> None:
     while later.run_once():
         pass
     assert [e.to for e in shop.mail.sent] == ["maria@example.com"]
-    sam = [m for m in campaign_messages(shop) if m.to == "sam@example.com"][0]
+    sam = next(m for m in campaign_messages(shop) if m.to == "sam@example.com")
     assert sam.status == "suppressed" and sam.reasons[0]["code"] == "email_suppressed"
 
 
