@@ -37,7 +37,6 @@ def send_campaign(ctx: JobContext) -> None:
     ctx.checkpoint()
     queue_campaign(session, campaign=campaign, company=company, now=now, checkpoint=ctx.checkpoint)
     if campaign.status == "sending":
-        campaign.queued_at = campaign.queued_at or now
         publish(
             session,
             FINISH_TOPIC,

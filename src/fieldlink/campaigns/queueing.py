@@ -2,10 +2,11 @@
 
 Each batch is one statement on PostgreSQL: ``INSERT INTO messages … SELECT`` straight
 from the consent engine's audience query (``ON CONFLICT DO NOTHING`` on the idempotency
-key ``campaign:<id>:<recipient>``), chained through ``RETURNING`` into the outbox rows and
-the "queued" history — so a message and its delivery job commit together, and a restarted
-or repeated send finds its rows taken and writes nothing twice. SQLite (no DML in CTEs)
-does the same in three statements per batch in one transaction.
+key ``campaign:<id>:<recipient>``), chained through ``RETURNING`` into the outbox rows —
+so a message and its delivery job commit together, and a restarted or repeated send finds
+its rows taken and writes nothing twice. SQLite (no DML in CTEs) does the same in two
+statements per batch in one transaction. No "queued" history row is written per message
+(the message's ``created_at`` says it): its foreign-key checks cost a fifth of the send.
 
 Per-recipient bits (first name, unsubscribe link) are filled in at delivery
 (``delivery.py``). ``send_after``/``run_at`` are staggered so the company's campaigns
@@ -30,6 +31,7 @@ from sqlalchemy import (
     func,
     insert,
     literal,
+    literal_column,
     not_,
     select,
     true,
@@ -47,15 +49,17 @@ from fieldlink.consent.audience import eligible_recipients, tune_for_bulk_read
 from fieldlink.consent.queries import company_consent, preview_audience
 from fieldlink.consent.rules import EMAIL_DORMANT_TAG
 from fieldlink.customers.models import ContactMethod, Customer, CustomerTag
-from fieldlink.db import JSONType, UTCDateTime
-from fieldlink.messaging.models import Message, MessageEvent
+from fieldlink.db import UTCDateTime, utcnow
+from fieldlink.messaging.models import Message
 from fieldlink.messaging.service import SEND_TOPIC
 from fieldlink.outbox.models import OutboxJob
 
-BATCH_CUSTOMERS = 200_000  # customer ids per statement (and per commit)
+# Customer ids per statement (and per commit). PostgreSQL plans one whole-audience
+# statement with hash joins; cut into id ranges it falls back to index nested loops that
+# cost 5-7x more per row (benchmarks/README.md), so it takes a million at a time.
+BATCH_CUSTOMERS = {"postgresql": 1_000_000, "sqlite": 100_000}
 MSG = typing.cast(Table, Message.__table__)
 OUT = typing.cast(Table, OutboxJob.__table__)
-EVT = typing.cast(Table, MessageEvent.__table__)
 C = typing.cast(Table, Customer.__table__)
 M = typing.cast(Table, ContactMethod.__table__)
 
@@ -126,34 +130,35 @@ def queue_campaign(
     company: Company,
     now: datetime,
     checkpoint: Callable[[], None],
-    batch_customers: int = BATCH_CUSTOMERS,
+    batch_customers: int | None = None,
+    clock: Callable[[], datetime] = utcnow,
 ) -> int:
     """Write the campaign's messages and outbox rows, committing (``checkpoint``) after
     each batch of customer ids; stops early if the campaign is cancelled meanwhile.
-    Returns how many messages this run queued (0 on a repeat)."""
+    ``queued_at`` records (by ``clock``) when the last outbox row was committed; the
+    blocked-by-reason counts for the report are taken after that, so they never hold
+    delivery back. Returns how many messages this run queued (0 on a repeat)."""
     tune_for_bulk_read(session.connection())
     settings = settings_of(company)
     rate = settings.campaign_messages_per_minute
-    if not campaign.snapshot:
+    if "slots_from" not in (campaign.snapshot or {}):
         if campaign.channel == "email":
             tag_dormant_emails(session, company=company, now=now)
         slots_from = throttle_start(
             session, company_id=company.id, campaign_id=campaign.id, now=now
         )
-        campaign.snapshot = {
-            **snapshot(session, company=company, campaign=campaign),
-            "slots_from": slots_from.isoformat(),
-        }
+        campaign.snapshot = {"slots_from": slots_from.isoformat()}
         checkpoint()
     start = datetime.fromisoformat(campaign.snapshot["slots_from"])
     low, high = session.execute(
         select(func.min(C.c.id), func.max(C.c.id)).where(C.c.company_id == company.id)
     ).one()
+    step = batch_customers or BATCH_CUSTOMERS.get(session.get_bind().dialect.name, 100_000)
     total = _already_queued(session, campaign)
     added = 0
     lo = low or 0
     while high is not None and lo <= high:
-        hi = lo + batch_customers - 1
+        hi = lo + step - 1
         session.refresh(campaign, ["status"])
         if campaign.status != "sending":
             break  # cancelled while we were writing: what is not queued stays unqueued
@@ -164,6 +169,7 @@ def queue_campaign(
             company=company,
             lo=lo,
             hi=hi,
+            whole=lo <= (low or 0) and hi >= high,
             offset=total,
             start=start,
             rate=rate,
@@ -175,6 +181,15 @@ def queue_campaign(
         campaign.last_slot_at = start + timedelta(seconds=slot_seconds(max(total - 1, 0), rate))
         checkpoint()
         lo = hi + 1
+    if campaign.status == "sending" and campaign.queued_at is None:
+        campaign.queued_at = clock()
+        checkpoint()
+    if "blocked" not in campaign.snapshot:
+        campaign.snapshot = {
+            **campaign.snapshot,
+            **snapshot(session, company=company, campaign=campaign),
+        }
+        checkpoint()
     return added
 
 
@@ -196,6 +211,7 @@ def _insert_batch(
     company: Company,
     lo: int,
     hi: int,
+    whole: bool,
     offset: int,
     start: datetime,
     rate: int,
@@ -206,8 +222,7 @@ def _insert_batch(
     # The id range is stated on both sides of the join so PostgreSQL scans only the
     # batch's slice of each index instead of every contact method per batch.
     in_range: tuple[ColumnElement[bool], ...] = (
-        C.c.id.between(lo, hi),
-        M.c.customer_id.between(lo, hi),
+        () if whole else (C.c.id.between(lo, hi), M.c.customer_id.between(lo, hi))
     )
     audience = eligible_recipients(
         company.id,
@@ -246,7 +261,7 @@ def _insert_batch(
         "subject": literal(campaign.subject, String),
         "body": literal(""),
         "status": literal("queued"),
-        "reasons": bindparam("no_reasons", [], type_=JSONType),
+        "reasons": literal_column("'[]'::jsonb" if dialect == "postgresql" else "'[]'"),
         "idempotency_key": key,
         "requested_key": key,
         "send_after": send_after,
@@ -266,7 +281,6 @@ def _insert_batch(
             index_where=MSG.c.idempotency_key.is_not(None),
         )
     )
-    detail = f"{campaign.ref} ({campaign.name})"[:300]
     if dialect == "postgresql":
         new = insert_messages.returning(MSG.c.id, MSG.c.send_after).cte("new_messages")
         jobs = (
@@ -278,19 +292,9 @@ def _insert_batch(
             .returning(OUT.c.id)
             .cte("new_jobs")
         )
-        events = (
-            insert(EVT)
-            .from_select(
-                ["company_id", "message_id", "status", "detail", "at"],
-                _event_rows(new, company.id, detail, now),
-            )
-            .returning(EVT.c.id)
-            .cte("new_events")
-        )
-        # PostgreSQL runs every data-modifying CTE once, read or not; counting one of them
-        # gives how many messages this batch added (rowcount is not reliable here).
-        counted = select(func.count()).select_from(events).add_cte(jobs)
-        return int(session.scalar(counted) or 0)
+        # PostgreSQL runs every data-modifying CTE once; counting the outbox rows gives
+        # how many messages this batch added (rowcount is not reliable here).
+        return int(session.scalar(select(func.count()).select_from(jobs)) or 0)
     before = session.scalar(select(func.coalesce(func.max(MSG.c.id), 0)))
     session.execute(insert_messages)
     new_rows = (
@@ -306,12 +310,6 @@ def _insert_batch(
         insert(OUT).from_select(
             ["topic", "payload", "status", "attempts", "max_attempts", "run_at", "created_at"],
             _job_rows(new_rows, dialect, now),
-        )
-    )
-    session.execute(
-        insert(EVT).from_select(
-            ["company_id", "message_id", "status", "detail", "at"],
-            _event_rows(new_rows, company.id, detail, now),
         )
     )
     return _rowcount(result)
@@ -334,15 +332,5 @@ def _job_rows(new: Any, dialect: str, now: datetime) -> Any:
         literal(0),
         literal(8),
         new.c.send_after,
-        _now(now),
-    ).select_from(new)
-
-
-def _event_rows(new: Any, company_id: int, detail: str, now: datetime) -> Any:
-    return select(
-        literal(company_id),
-        new.c.id,
-        literal("queued"),
-        literal(detail),
         _now(now),
     ).select_from(new)
