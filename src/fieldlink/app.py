@@ -72,6 +72,8 @@ def create_app(
 
 def _include_routers(app: FastAPI) -> None:
     from fieldlink.accounts.api import router as accounts
+    from fieldlink.campaigns.api import router as campaigns
+    from fieldlink.campaigns.views import router as campaign_pages
     from fieldlink.consent.api import router as consent
     from fieldlink.customers.api import router as customers
     from fieldlink.jobs.api import router as jobs
@@ -101,6 +103,8 @@ def _include_routers(app: FastAPI) -> None:
         links_api,
         link_pages,
         invoice_pages,
+        campaigns,
+        campaign_pages,
     )
     for router in routers:
         app.include_router(router)

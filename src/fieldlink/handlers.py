@@ -7,7 +7,11 @@ from __future__ import annotations
 
 import importlib
 
-HANDLER_MODULES: tuple[str, ...] = ("fieldlink.messaging.handlers", "fieldlink.sms.handlers")
+HANDLER_MODULES: tuple[str, ...] = (
+    "fieldlink.messaging.handlers",
+    "fieldlink.sms.handlers",
+    "fieldlink.campaigns.handlers",
+)
 
 
 def load_handlers() -> None:

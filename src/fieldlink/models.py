@@ -1,6 +1,7 @@
 """Import every domain's models so metadata (and Alembic) sees the whole schema."""
 
 from fieldlink.accounts import models as accounts
+from fieldlink.campaigns import models as campaigns
 from fieldlink.consent import models as consent
 from fieldlink.customers import models as customers
 from fieldlink.db import Base
@@ -14,6 +15,7 @@ from fieldlink.sms import models as sms
 __all__ = [
     "Base",
     "accounts",
+    "campaigns",
     "consent",
     "customers",
     "jobs",

@@ -99,6 +99,11 @@ class CompanySettings(Input):
     double_opt_in: bool = False
     dormant_email_suppression: bool = False
     dormant_email_days: int = Field(180, ge=30, le=1095)
+    # Campaign throttle: marketing messages per minute the company's campaigns send, all
+    # campaigns together (protects sender reputation and the SMS number's carrier limits).
+    campaign_messages_per_minute: int = Field(600, ge=1, le=1_000_000)
+    # Open pixel and click redirects in marketing email; off = plain links, no pixel.
+    email_tracking: bool = True
     technician_identity: Literal["name_and_photo", "company_only"] = "name_and_photo"
     review_url: str | None = Field(None, max_length=2000)
 

@@ -73,6 +73,9 @@ class AudienceFilter:
     tags: tuple[str, ...] = ()
     cities: tuple[str, ...] = ()
     postcodes: tuple[str, ...] = ()
+    # Further conditions on the customers table (``customers.c``), e.g. a campaign's
+    # job-history criteria or a batch's customer-id range; ANDed like the rest.
+    conditions: tuple[ColumnElement[bool], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -264,7 +267,7 @@ def _looks_like_email(value: Any) -> ColumnElement[bool]:
 def _customer_filter(
     filter: AudienceFilter, *, by_location: bool = True
 ) -> list[ColumnElement[bool]]:
-    where: list[ColumnElement[bool]] = []
+    where: list[ColumnElement[bool]] = list(filter.conditions)
     if filter.types:
         where.append(C.c.type.in_(filter.types))
     if filter.tags:

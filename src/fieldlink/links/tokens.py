@@ -20,6 +20,7 @@ KINDS = {
     "r": "reschedule",
     "u": "unsubscribe",
     "o": "opt_in",
+    "t": "tracking",
 }
 DEFAULT_TTL = timedelta(days=60)
 

@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from fieldlink.accounts.models import Company
+from fieldlink.campaigns.delivery import Prepared, held, prepare_campaign_messages
 from fieldlink.channels.base import Email, Sms, TransportError
 from fieldlink.channels.registry import Channels, current
 from fieldlink.consent import rules
@@ -51,6 +52,7 @@ def send_messages(batch: BatchContext) -> None:
     loaded = _load(session, batch)
     tags = _tags(session, {x.customer.id for x in loaded if x.customer})
     suppressed = _suppressed(session, loaded)
+    campaign = prepare_campaign_messages(session, [x.message for x in loaded], now=now)
     channels = current()
     ready: list[_Loaded] = []
     for item in loaded:
@@ -76,6 +78,8 @@ def send_messages(batch: BatchContext) -> None:
                 detail="consent re-checked at delivery: " + ", ".join(b["code"] for b in blocks),
             )
             continue
+        if held(batch, item.job.id, message, campaign.get(message.id)):
+            continue  # campaign cancelled, or the recipient's quiet hours
         if message.status == "sending" and _reconciled(batch, item, channels):
             continue
         message.attempts += 1
@@ -85,7 +89,7 @@ def send_messages(batch: BatchContext) -> None:
     if not ready:
         return
     batch.checkpoint()  # the attempts are on record before any provider hears of them
-    outcomes = list(_pool.map(lambda x: _deliver(x, channels), ready))
+    outcomes = list(_pool.map(lambda x: _deliver(x, channels, campaign.get(x.message.id)), ready))
     for item, outcome in zip(ready, outcomes, strict=True):
         message = item.message
         if isinstance(outcome, TransportError):
@@ -194,7 +198,9 @@ def _reconciled(batch: BatchContext, item: _Loaded, channels: Channels) -> bool:
     return True
 
 
-def _deliver(item: _Loaded, channels: Channels) -> str | TransportError:
+def _deliver(
+    item: _Loaded, channels: Channels, prepared: Prepared | None = None
+) -> str | TransportError:
     message, company = item.message, item.company
     assert message.to
     try:
@@ -215,11 +221,14 @@ def _deliver(item: _Loaded, channels: Channels) -> str | TransportError:
                 to=message.to,
                 subject=message.subject or company.name,
                 text=message.body,
-                html=email_html(company, message.body),
+                html=prepared.html
+                if prepared and prepared.html
+                else email_html(company, message.body),
                 from_email=company.sender_email,
                 from_name=company.sender_name or company.name,
                 reply_to=company.sender_email,
                 reference=message.reference,
+                headers=prepared.headers if prepared else {},
             )
         )
     except TransportError as exc:
