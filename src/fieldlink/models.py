@@ -6,7 +6,18 @@ from fieldlink.customers import models as customers
 from fieldlink.db import Base
 from fieldlink.jobs import models as jobs
 from fieldlink.messaging import models as messaging
+from fieldlink.office import models as office
 from fieldlink.outbox import models as outbox
 from fieldlink.sms import models as sms
 
-__all__ = ["Base", "accounts", "consent", "customers", "jobs", "messaging", "outbox", "sms"]
+__all__ = [
+    "Base",
+    "accounts",
+    "consent",
+    "customers",
+    "jobs",
+    "messaging",
+    "office",
+    "outbox",
+    "sms",
+]

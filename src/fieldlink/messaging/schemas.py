@@ -25,6 +25,7 @@ Touchpoint = Literal[
     "campaign",
     "conversation_reply",
     "keyword_reply",
+    "staff_password_reset",
 ]
 Language = Literal["en", "es"]
 

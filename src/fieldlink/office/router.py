@@ -1,0 +1,11 @@
+"""The staff web app at ``/office/``: every page router in one."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from fieldlink.office.views import appointments, home, signin
+
+router = APIRouter(include_in_schema=False)
+for module in (signin, home, appointments):
+    router.include_router(module.router)
