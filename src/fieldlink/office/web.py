@@ -21,7 +21,8 @@ from fieldlink.accounts.models import Company, User
 from fieldlink.config import Settings
 from fieldlink.db import utcnow
 from fieldlink.links.tokens import LinkMaker
-from fieldlink.office import auth
+from fieldlink.office import auth, labels
+from fieldlink.office.labels import label
 from fieldlink.pages.errors import PageError
 from fieldlink.pages.i18n import N_
 from fieldlink.pages.render import render
@@ -176,7 +177,7 @@ def page(
     return render(
         request,
         template,
-        {"staff": staff, "nav": nav, **(context or {})},
+        {"staff": staff, "nav": nav, "labels": labels, "label": label, **(context or {})},
         company=staff.company,
         status=status,
     )
