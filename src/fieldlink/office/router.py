@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from fieldlink.office.views import appointments, customers, home, messages, signin
+from fieldlink.office.views import appointments, customers, home, inbox, messages, signin
 
 router = APIRouter(include_in_schema=False)
-for module in (signin, home, appointments, customers, messages):
+for module in (signin, home, appointments, customers, messages, inbox):
     router.include_router(module.router)
