@@ -4,8 +4,16 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from fieldlink.office.views import appointments, customers, home, inbox, messages, signin
+from fieldlink.office.views import (
+    appointments,
+    customers,
+    home,
+    inbox,
+    messages,
+    signin,
+    technician,
+)
 
 router = APIRouter(include_in_schema=False)
-for module in (signin, home, appointments, customers, messages, inbox):
+for module in (signin, home, appointments, customers, messages, inbox, technician):
     router.include_router(module.router)
