@@ -10,10 +10,22 @@ from fieldlink.office.views import (
     home,
     inbox,
     messages,
+    settings,
     signin,
     technician,
+    templates,
 )
 
 router = APIRouter(include_in_schema=False)
-for module in (signin, home, appointments, customers, messages, inbox, technician):
+for module in (
+    signin,
+    home,
+    appointments,
+    customers,
+    messages,
+    inbox,
+    technician,
+    templates,
+    settings,
+):
     router.include_router(module.router)
