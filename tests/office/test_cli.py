@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from fastapi.testclient import TestClient
 
@@ -74,3 +75,17 @@ def test_user_create_refuses_bad_input_with_one_line_and_exit_2(fresh_database_u
         [*base, "--email", "PAT@acme.example", "--password", "long enough pw"], fresh_database_url
     )
     assert again.returncode == 2 and "already exists" in again.stderr
+
+
+def test_demo_prints_office_logins_that_work(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'demo.db'}"
+    out = run(["demo", "--no-serve", "--json", "--database", db], db, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    info = json.loads(out.stdout)
+    logins = {u["role"]: u for u in info["office_logins"]}
+    assert {"owner", "dispatcher", "technician"} <= set(logins)
+    app = create_app(Settings(database_url=db))  # type: ignore[call-arg]
+    with TestClient(app) as client:
+        sign_in(client, logins["dispatcher"]["email"], logins["dispatcher"]["password"])
+        page = client.get("/office/appointments")
+        assert page.status_code == 200 and "appointments match" in page.text
