@@ -179,3 +179,38 @@ def test_only_owners_and_admins_open_settings_and_templates(
         assert browser.get("/office/settings/templates/service_reminder/sms").status_code == 403
         r = post_form(browser, "/office/settings/marketing", {"double_opt_in": "on"})
         assert r.status_code == 403
+
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+
+
+def test_a_logo_upload_becomes_the_brand_logo_at_a_public_url(
+    admin: TestClient, session: Session, tenant: Tenant, client: TestClient
+) -> None:
+    token = admin.get("/office/login").text.split('name="csrf_token" value="')[1].split('"')[0]
+    r = admin.post(
+        "/office/settings/logo",
+        data={"csrf_token": token},
+        files={"logo": ("logo.png", PNG, "image/png")},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303
+    company = _company(session, tenant)
+    assert company.logo_url and f"/office/brand/{tenant.company_id}/logo?v=" in company.logo_url
+    anonymous = new_client(client).get(company.logo_url.removeprefix("http://testserver"))
+    assert anonymous.status_code == 200 and anonymous.content == PNG
+    assert anonymous.headers["content-type"] == "image/png"
+    # An SVG (script on our origin when opened) or a renamed text file is refused by its bytes.
+    for name, body in (("x.svg", b"<svg onload=alert(1)>"), ("x.png", b"hello")):
+        bad = admin.post(
+            "/office/settings/logo",
+            data={"csrf_token": token},
+            files={"logo": (name, body, "image/png")},
+        )
+        assert bad.status_code == 422 and "PNG, JPEG or WebP" in bad.text
+    big = admin.post(
+        "/office/settings/logo",
+        data={"csrf_token": token},
+        files={"logo": ("big.png", PNG + b"\x00" * 600_000, "image/png")},
+    )
+    assert big.status_code == 422 and "512 KB" in big.text

@@ -1,4 +1,5 @@
-"""staff sign-in for the office web app: sessions, login attempts, password resets
+"""staff sign-in for the office web app (sessions, login attempts, password resets) and
+uploaded company logos
 
 Revision ID: 0011_office
 Revises: 0010_campaigns
@@ -73,7 +74,22 @@ def upgrade() -> None:
     op.create_index(op.f("ix_staff_password_resets_user_id"), "staff_password_resets", ["user_id"])
 
 
+    op.create_table(
+        "company_logos",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("company_id", sa.Integer(), nullable=False),
+        sa.Column("content_type", sa.String(length=40), nullable=False),
+        sa.Column("data", sa.LargeBinary(), nullable=False),
+        sa.Column("sha256", sa.String(length=64), nullable=False),
+        sa.Column("updated_at", UTCDateTime(), nullable=False),
+        _fk("company_logos", "company_id", "companies"),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_company_logos")),
+        sa.UniqueConstraint("company_id", name=op.f("uq_company_logos_company_id")),
+    )
+
+
 def downgrade() -> None:
+    op.drop_table("company_logos")
     op.drop_table("staff_password_resets")
     op.drop_table("staff_login_attempts")
     op.drop_table("staff_sessions")

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import ValidationError
 from sqlalchemy import select
+from starlette.datastructures import UploadFile
 from starlette.responses import Response
 
 from fieldlink.accounts.models import User
@@ -20,8 +21,8 @@ from fieldlink.errors import FieldlinkError
 from fieldlink.jobs.dispatch import notification_of, update_status_code
 from fieldlink.jobs.models import StatusCode
 from fieldlink.jobs.schemas import StatusCodePatch
-from fieldlink.office import labels
-from fieldlink.office.web import AdminOnly, OfficeRoute, Staff, page
+from fieldlink.office import labels, logos
+from fieldlink.office.web import AdminOnly, OfficeRoute, Staff, not_found, page, settings_of_app
 from fieldlink.pages import csrf
 from fieldlink.pages.i18n import N_
 from fieldlink.sms import provisioning
@@ -129,6 +130,42 @@ async def save_company(request: Request, staff: AdminOnly, session: DbSession) -
             request, staff, session, errors=_errors(exc), form=dict(form), status=422
         )
     return _saved()
+
+
+@router.post("/office/settings/logo", response_class=Response, dependencies=[Depends(csrf.verify)])
+async def upload_logo(request: Request, staff: AdminOnly, session: DbSession) -> Response:
+    form = await request.form()
+    upload = form.get("logo")
+    data = await upload.read(logos.MAX_BYTES + 1) if isinstance(upload, UploadFile) else b""
+    try:
+        logos.save_logo(
+            session,
+            company=staff.company,
+            data=data,
+            base_url=settings_of_app(request).base_url,
+            now=utcnow(),
+        )
+    except FieldlinkError as exc:
+        session.rollback()
+        return _settings_page(request, staff, session, errors=_errors(exc), status=exc.status)
+    return _saved()
+
+
+@router.get("/office/brand/{company_id}/logo", response_class=Response)
+def logo(session: DbSession, company_id: int = Path(ge=1, le=MAX_ID)) -> Response:
+    """The uploaded logo, public (customer pages and emails show it)."""
+    row = logos.logo_of(session, company_id=company_id)
+    if row is None:
+        raise not_found()
+    return Response(
+        row.data,
+        media_type=row.content_type,
+        headers={
+            "Cache-Control": "public, max-age=86400",
+            "X-Content-Type-Options": "nosniff",
+            "Content-Security-Policy": "default-src 'none'",
+        },
+    )
 
 
 @router.post(
