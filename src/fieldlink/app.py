@@ -83,6 +83,7 @@ def _include_routers(app: FastAPI) -> None:
     from fieldlink.messaging.api import router as messaging
     from fieldlink.messaging.triggers_api import router as triggers
     from fieldlink.messaging.webhooks import router as messaging_webhooks
+    from fieldlink.office.router import router as office
     from fieldlink.ops.api import router as operations
     from fieldlink.sms.api import router as sms
     from fieldlink.sms.views import router as sms_pages
@@ -105,6 +106,7 @@ def _include_routers(app: FastAPI) -> None:
         invoice_pages,
         campaigns,
         campaign_pages,
+        office,
     )
     for router in routers:
         app.include_router(router)

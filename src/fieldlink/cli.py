@@ -19,9 +19,11 @@ app = typer.Typer(
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 company_app = typer.Typer(help="Companies (tenants).", no_args_is_help=True)
 apikey_app = typer.Typer(help="API keys.", no_args_is_help=True)
+user_app = typer.Typer(help="Office users (staff sign-in).", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(company_app, name="company")
 app.add_typer(apikey_app, name="apikey")
+app.add_typer(user_app, name="user")
 
 JsonOpt = typer.Option(False, "--json", help="Print machine-readable JSON.")
 
@@ -123,6 +125,47 @@ def apikey_revoke(
     except FieldlinkError as exc:
         _fail(exc.detail)
     _emit(as_json, out, f"API key {key_id} revoked.")
+
+
+@user_app.command("create")
+def user_create(
+    company: str = typer.Option(..., "--company", help="Company code or id"),
+    email: str = typer.Option(..., "--email"),
+    name: str = typer.Option(..., "--name"),
+    role: str = typer.Option("owner", "--role", help="owner, admin, dispatcher or technician"),
+    password: str = typer.Option(
+        ...,
+        "--password",
+        prompt=True,
+        hide_input=True,
+        confirmation_prompt=True,
+        envvar="FIELDLINK_NEW_USER_PASSWORD",
+        help="Prompted for when not given",
+    ),
+    as_json: bool = JsonOpt,
+) -> None:
+    """Create an office user who signs in at /office/ (e.g. the first owner)."""
+    from fieldlink.office.auth import create_staff_user
+
+    try:
+        with session_scope(_factory()) as session:
+            found = _company(session, company)
+            user = create_staff_user(
+                session, company=found, name=name, email=email, role=role, password=password
+            )
+            out = {
+                "id": user.id,
+                "company_code": found.company_code,
+                "email": user.email,
+                "role": user.role,
+            }
+    except FieldlinkError as exc:
+        _fail(
+            exc.errors[0]["field"] + ": " + exc.errors[0]["message"] if exc.errors else exc.detail
+        )
+    _emit(
+        as_json, out, f"User {out['id']} ({out['email']}, {out['role']}) can sign in at /office/."
+    )
 
 
 @app.command("serve")

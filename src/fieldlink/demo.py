@@ -13,10 +13,12 @@ import random
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
+from functools import cache
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import select
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
@@ -32,6 +34,8 @@ from fieldlink.jobs.models import Appointment, AppointmentTechnician, Invoice, J
 from fieldlink.links.tokens import LinkMaker
 
 TZ = "America/New_York"
+# Every demo user signs in to /office/ with this password (printed by `fieldlink demo`).
+DEMO_PASSWORD = "acme-demo-password"
 FIRST = [
     "Maria",
     "James",
@@ -130,6 +134,7 @@ class DemoResult:
     appointments: int
     technicians: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    logins: list[dict[str, str]] = field(default_factory=list)
 
 
 def seed_demo(session: Session, *, today: date | None = None) -> DemoResult:
@@ -272,6 +277,12 @@ def seed_demo(session: Session, *, today: date | None = None) -> DemoResult:
         appointments=appointments,
         technicians=[t.name for t in techs],
         notes=notes,
+        logins=[
+            {"email": u.email, "role": u.role, "password": DEMO_PASSWORD}
+            for u in session.scalars(
+                select(User).where(User.company_id == company.id).order_by(User.id)
+            )
+        ],
     )
 
 
@@ -291,11 +302,19 @@ def _user(
         role=role,
         phone=phone,
         certifications=certs or [],
+        password_hash=_demo_hash(),
         photo_url=f"https://acme-heating.example/team/{email.split('@')[0]}.jpg",
     )
     session.add(user)
     session.flush()
     return user
+
+
+@cache
+def _demo_hash() -> str:
+    from fieldlink.office.passwords import hash_password
+
+    return hash_password(DEMO_PASSWORD)
 
 
 def _contacts(
@@ -503,6 +522,8 @@ def run_demo(*, host: str, port: int, database: str, serve: bool, as_json: bool)
         "stories": result.notes,
         "try": f"curl -H 'Authorization: Bearer {result.api_key}' {base}/v1/company",
         "message_log": f"{base}/v1/messages?status=suppressed",
+        "office": f"{base}/office/login",
+        "office_logins": result.logins,
     }
     if as_json:
         print(json.dumps(info), flush=True)
@@ -528,6 +549,8 @@ def _banner(info: dict[str, Any]) -> str:
         f"  try:          {info['try']}",
         f"  why not sent: {info['message_log']}  (same header; the worker in this process",
         "                delivers the rest to the log sink: watch below)",
+        f"  office        {info['office']}  (password {DEMO_PASSWORD} for every user)",
+        *[f"    {u['role']:<11} {u['email']}" for u in info["office_logins"]],
         "Press Ctrl+C to stop.",
     ]
     return "\n".join(lines)

@@ -8,6 +8,7 @@ from fieldlink.db import Base
 from fieldlink.jobs import models as jobs
 from fieldlink.links import models as links
 from fieldlink.messaging import models as messaging
+from fieldlink.office import models as office
 from fieldlink.ops import models as ops
 from fieldlink.outbox import models as outbox
 from fieldlink.sms import models as sms
@@ -21,6 +22,7 @@ __all__ = [
     "jobs",
     "links",
     "messaging",
+    "office",
     "ops",
     "outbox",
     "sms",

@@ -29,7 +29,7 @@ def test_accept_language_picks_a_supported_language(header: str, expected: str |
 
 
 def test_unknown_page_is_a_friendly_404_page_not_json(client: TestClient) -> None:
-    response = client.get("/o/no/such/page", headers={"Accept": "text/html"})
+    response = client.get("/office/no/such/page", headers={"Accept": "text/html"})
     assert response.status_code == 404
     assert response.headers["content-type"].startswith("text/html")
     assert "Page not found" in response.text
@@ -37,7 +37,7 @@ def test_unknown_page_is_a_friendly_404_page_not_json(client: TestClient) -> Non
 
 
 def test_error_page_follows_accept_language_and_the_toggle(client: TestClient) -> None:
-    spanish = client.get("/o/nope/xyz", headers={"Accept-Language": "es-US,es;q=0.9"})
+    spanish = client.get("/office/nope/xyz", headers={"Accept-Language": "es-US,es;q=0.9"})
     assert spanish.status_code == 404
     assert "Página no encontrada" in spanish.text
     assert '<html lang="es">' in spanish.text
@@ -48,7 +48,7 @@ def test_error_page_follows_accept_language_and_the_toggle(client: TestClient) -
 
 
 def test_pages_never_leak_link_tokens_in_referer_or_cache(client: TestClient) -> None:
-    response = client.get("/o/whatever")
+    response = client.get("/office/no/such/page")
     assert response.headers["referrer-policy"] == "no-referrer"
     assert response.headers["cache-control"] == "no-store"
     assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
@@ -58,11 +58,11 @@ def _form_app(client: TestClient) -> TestClient:
     app: FastAPI = client.app  # type: ignore[assignment]
     router = APIRouter()
 
-    @router.get("/o/test-form", response_class=HTMLResponse)
+    @router.get("/office/_test/form", response_class=HTMLResponse)
     def show(request: Request) -> HTMLResponse:
         return render(request, "pages/error.html", {"status": 200, "title": "t", "message": ""})
 
-    @router.post("/o/test-form", dependencies=[Depends(csrf.verify)])
+    @router.post("/office/_test/form", dependencies=[Depends(csrf.verify)])
     def submit(name: str = Form("")) -> dict[str, str]:
         return {"saved": name}
 
@@ -72,25 +72,25 @@ def _form_app(client: TestClient) -> TestClient:
 
 def test_form_post_without_matching_csrf_token_is_refused(client: TestClient) -> None:
     client = _form_app(client)
-    page = client.get("/o/test-form")
+    page = client.get("/office/_test/form")
     cookie = page.cookies.get(csrf.COOKIE)
     assert cookie, "a page sets the CSRF cookie"
-    refused = client.post("/o/test-form", data={"name": "x", "csrf_token": "forged"})
+    refused = client.post("/office/_test/form", data={"name": "x", "csrf_token": "forged"})
     assert refused.status_code == 403
     assert "expired" in refused.text
-    missing = client.post("/o/test-form", data={"name": "x"})
+    missing = client.post("/office/_test/form", data={"name": "x"})
     assert missing.status_code == 403
 
 
 def test_form_post_with_the_page_token_is_accepted(client: TestClient) -> None:
     client = _form_app(client)
-    client.get("/o/test-form")
+    client.get("/office/_test/form")
     request_token = _token_for_cookie(client, client.cookies[csrf.COOKIE])
-    ok = client.post("/o/test-form", data={"name": "Ana", "csrf_token": request_token})
+    ok = client.post("/office/_test/form", data={"name": "Ana", "csrf_token": request_token})
     assert ok.status_code == 200, ok.text
     assert ok.json() == {"saved": "Ana"}
     # HTMX sends it as a header instead.
-    ok = client.post("/o/test-form", data={"name": "Bo"}, headers={"X-CSRF-Token": request_token})
+    ok = client.post("/office/_test/form", data={"name": "Bo"}, headers={"X-CSRF-Token": request_token})
     assert ok.status_code == 200
 
 

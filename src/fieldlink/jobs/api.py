@@ -11,7 +11,6 @@ from typing import Any
 from fastapi import APIRouter, Depends, Query
 from sqlalchemy.orm import Session
 
-from fieldlink.accounts.service import get_user
 from fieldlink.db import utcnow
 from fieldlink.jobs import dispatch, queries, service
 from fieldlink.jobs.billing_api import router as billing_router
@@ -31,7 +30,7 @@ from fieldlink.jobs.schemas import (
     StatusCodeOut,
     StatusCodePatch,
 )
-from fieldlink.messaging import documents, touchpoints
+from fieldlink.messaging import documents, touchpoints, triggers
 from fieldlink.web.deps import CurrentTenant, DbSession, Links
 from fieldlink.web.pagination import Page, page_params
 
@@ -193,31 +192,16 @@ def post_dispatch_status(
     appointment = service.get_appointment(
         session, company_id=tenant.company_id, appointment_id=appointment_id
     )
-    now = utcnow()
-    event = dispatch.record_dispatch_status(
+    event, code, result = triggers.apply_status_code(
         session,
+        company=tenant.company,
         appointment=appointment,
         technician_id=body.technician_id,
         status_code_id=body.status_code_id,
         source=body.source,
-        now=now,
-    )
-    code = dispatch.get_status_code(
-        session, company_id=tenant.company_id, status_code_id=body.status_code_id
-    )
-    technician = get_user(session, company_id=tenant.company_id, user_id=body.technician_id)
-    result = touchpoints.status_applied(
-        session,
-        company=tenant.company,
-        appointment=appointment,
-        technician=technician,
-        code=code,
         links=links,
-        now=now,
+        now=utcnow(),
     )
-    job = service.get_job_of(session, appointment=appointment)
-    if job.status == "completed":
-        result.merge(documents.request_review(session, company=tenant.company, job=job, now=now))
     out = queries.event_out(event, code)
     return DispatchResultOut(
         **out.model_dump(), appointment_status=appointment.status, notifications=result.as_dict()

@@ -8,12 +8,10 @@ from fastapi import APIRouter, Depends, Query, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from fieldlink.accounts.service import settings_of
 from fieldlink.db import get_scoped
 from fieldlink.errors import ValidationFailed
 from fieldlink.messaging import template_admin
 from fieldlink.messaging import templates as tpl
-from fieldlink.messaging.layout import email_html
 from fieldlink.messaging.models import Message, MessageEvent
 from fieldlink.messaging.schemas import (
     ChannelName,
@@ -199,16 +197,14 @@ def preview_template(
     text = body.body if body.body is not None else (saved[1] if saved else None)
     if text is None:
         raise ValidationFailed("body", f"{touchpoint} has no {channel} template; send one")
-    identity = body.technician_identity or settings_of(tenant.company).technician_identity
-    variables = tpl.sample_variables(
-        company_name=tenant.company.name, with_technician=identity == "name_and_photo"
+    out, html = template_admin.preview(
+        tenant.company,
+        channel=channel,
+        subject=subject,
+        body=text,
+        technician_identity=body.technician_identity,
+        data=body.data,
     )
-    variables.update(body.data or {})
-    try:
-        out = tpl.render(subject if channel == "email" else None, text, variables, channel=channel)
-    except tpl.TemplateInvalid as exc:
-        raise ValidationFailed("body", str(exc), code="template_invalid") from exc
-    html = email_html(tenant.company, out.body) if channel == "email" else None
     return PreviewOut(
         subject=out.subject, body=out.body, segments=out.segments, encoding=out.encoding, html=html
     )

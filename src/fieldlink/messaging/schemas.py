@@ -28,6 +28,7 @@ Touchpoint = Literal[
     "payment_receipt",
     "estimate_decision",
     "reschedule_request",
+    "staff_password_reset",
 ]
 Language = Literal["en", "es"]
 

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from fieldlink.accounts.models import Company
+from fieldlink.accounts.service import settings_of
 from fieldlink.errors import ValidationFailed
 from fieldlink.messaging import templates as tpl
+from fieldlink.messaging.layout import email_html
 from fieldlink.messaging.models import TemplateOverride
 
 
@@ -81,3 +86,27 @@ def reset_template(
         session.delete(row)
         session.info.pop("template_cache", None)
         session.flush()
+
+
+def preview(
+    company: Company,
+    *,
+    channel: str,
+    subject: str | None,
+    body: str,
+    technician_identity: str | None = None,
+    data: dict[str, Any] | None = None,
+) -> tuple[tpl.Rendered, str | None]:
+    """Render wording on sample data (or ``data``) as the company's customers would see it:
+    the technician shown or not per the company's choice; emails also in the email layout.
+    Raises ValidationFailed with the template's error."""
+    identity = technician_identity or settings_of(company).technician_identity
+    variables = tpl.sample_variables(
+        company_name=company.name, with_technician=identity == "name_and_photo"
+    )
+    variables.update(data or {})
+    try:
+        out = tpl.render(subject if channel == "email" else None, body, variables, channel=channel)
+    except tpl.TemplateInvalid as exc:
+        raise ValidationFailed("body", str(exc), code="template_invalid") from exc
+    return out, (email_html(company, out.body) if channel == "email" else None)

@@ -33,6 +33,7 @@ TOUCHPOINTS = (
     "payment_receipt",
     "estimate_decision",
     "reschedule_request",
+    "staff_password_reset",
 )
 CHANNELS = ("sms", "email")
 MAX_TEMPLATE_CHARS = 20_000
@@ -194,6 +195,13 @@ DEFAULTS: dict[tuple[str, str], tuple[str | None, str]] = {
     ("inbound_forward", "email"): (
         "New text message from {{ contact.name }}",
         "{{ contact.name }} wrote to {{ company.name }}:\n\n{{ message }}\n\nReply: {{ link }}",
+    ),
+    # To a staff member (office/auth.py); the link is single-use and expires in 30 minutes.
+    ("staff_password_reset", "email"): (
+        "Reset your {{ company.name }} office password",
+        "Hi {{ contact.first_name }},\n\nSomeone (we hope you) asked to reset your password "
+        "for the {{ company.name }} office. Choose a new one within 30 minutes: {{ link }}\n\n"
+        "If it was not you, ignore this email; your password stays as it is.",
     ),
 }
 

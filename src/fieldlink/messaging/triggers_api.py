@@ -3,22 +3,17 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
-from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
-from fieldlink.accounts.service import get_user
 from fieldlink.customers.models import Customer
 from fieldlink.db import get_scoped, utcnow
 from fieldlink.errors import Conflict, ValidationFailed
-from fieldlink.jobs import dispatch, queries, service
+from fieldlink.jobs import queries, service
 from fieldlink.jobs.models import (
-    Appointment,
-    AppointmentTechnician,
     Estimate,
     Invoice,
-    StatusCode,
 )
-from fieldlink.messaging import documents, touchpoints
+from fieldlink.messaging import documents, touchpoints, triggers
 from fieldlink.messaging.notify import NotifyResult
 from fieldlink.messaging.trigger_schemas import (
     BulkReminderIn,
@@ -31,7 +26,6 @@ from fieldlink.messaging.trigger_schemas import (
 from fieldlink.web.deps import CurrentTenant, DbSession, Links
 
 router = APIRouter(prefix="/v1", tags=["notifications"])
-MAX_BULK = 5000
 
 
 def _customer(session: Session, company_id: int, customer_id: int) -> Customer:
@@ -48,42 +42,19 @@ def en_route(
     appointment_id: int, body: EnRouteIn, tenant: CurrentTenant, session: DbSession, links: Links
 ) -> NotifyOut:
     """The technician is on the way: record "Traveling" and tell the contacts they picked."""
-    now = utcnow()
     appointment = service.get_appointment(
         session, company_id=tenant.company_id, appointment_id=appointment_id
     )
-    if body.eta is not None and body.eta < now - touchpoints.STALE_AFTER:
-        raise ValidationFailed("eta", "the ETA is in the past")
-    traveling = session.scalar(
-        select(StatusCode)
-        .where(StatusCode.company_id == tenant.company_id, StatusCode.meaning == "traveling")
-        .order_by(StatusCode.id)
-    )
-    if traveling is None:
-        raise Conflict(
-            "the company has no status code meaning 'traveling'", code="no_traveling_status"
-        )
-    event = dispatch.record_dispatch_status(
-        session,
-        appointment=appointment,
-        technician_id=body.technician_id,
-        status_code_id=traveling.id,
-        source="technician",
-        now=now,
-    )
-    event.kind, event.eta = "en_route", body.eta
-    technician = get_user(session, company_id=tenant.company_id, user_id=body.technician_id)
-    # The en-route notice replaces the Traveling code's own status notice: one text, not two.
     return _out(
-        touchpoints.on_my_way(
+        triggers.mark_en_route(
             session,
             company=tenant.company,
             appointment=appointment,
-            technician=technician,
+            technician_id=body.technician_id,
             eta=body.eta,
             contact_ids=body.contact_ids,
             links=links,
-            now=now,
+            now=utcnow(),
         )
     )
 
@@ -119,39 +90,20 @@ def remind_many(
     if body.contact_ids:
         raise ValidationFailed("contact_ids", "bulk reminders choose contacts by role")
     tz = tenant.company.time_zone
-    start = queries.parse_bound(body.date_from, field="date_from", time_zone=tz, end=False)
-    end = queries.parse_bound(body.date_to, field="date_to", time_zone=tz, end=True)
-    stmt = select(Appointment).where(
-        Appointment.company_id == tenant.company_id,
-        Appointment.window_end > start,
-        Appointment.window_start < end,
-    )
-    if body.status:
-        stmt = stmt.where(Appointment.status == body.status)
-    if body.technician_id is not None:
-        stmt = stmt.where(
-            exists().where(
-                AppointmentTechnician.appointment_id == Appointment.id,
-                AppointmentTechnician.user_id == body.technician_id,
-            )
-        )
-    if body.appointment_ids is not None:
-        stmt = stmt.where(Appointment.id.in_(body.appointment_ids))
-    appointments = list(
-        session.scalars(stmt.order_by(Appointment.window_start, Appointment.id).limit(MAX_BULK + 1))
-    )
-    if len(appointments) > MAX_BULK:
-        raise ValidationFailed("date_to", f"more than {MAX_BULK} appointments; narrow the range")
-    total = touchpoints.remind_all(
+    total, count = triggers.remind_appointments(
         session,
         company=tenant.company,
-        appointments=appointments,
+        start=queries.parse_bound(body.date_from, field="date_from", time_zone=tz, end=False),
+        end=queries.parse_bound(body.date_to, field="date_to", time_zone=tz, end=True),
+        status=body.status,
+        technician_id=body.technician_id,
+        appointment_ids=body.appointment_ids,
         roles=body.contact_roles,
+        channels=tuple(body.channels),
         links=links,
         now=utcnow(),
-        channels=tuple(body.channels),
     )
-    return BulkReminderOut(**total.as_dict(), appointments=len(appointments))
+    return BulkReminderOut(**total.as_dict(), appointments=count)
 
 
 @router.post("/jobs/{job_id}/service-link", response_model=NotifyOut, status_code=201)

@@ -1,0 +1,1 @@
+"""Office pages, one module per area; ``fieldlink.office.router`` gathers them."""
