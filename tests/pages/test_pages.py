@@ -90,7 +90,9 @@ def test_form_post_with_the_page_token_is_accepted(client: TestClient) -> None:
     assert ok.status_code == 200, ok.text
     assert ok.json() == {"saved": "Ana"}
     # HTMX sends it as a header instead.
-    ok = client.post("/office/_test/form", data={"name": "Bo"}, headers={"X-CSRF-Token": request_token})
+    ok = client.post(
+        "/office/_test/form", data={"name": "Bo"}, headers={"X-CSRF-Token": request_token}
+    )
     assert ok.status_code == 200
 
 
