@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -87,3 +87,12 @@ def test_avery_5160_geometry_three_columns_ten_rows_per_letter_page() -> None:
 
 def test_segment_counting_for_unicode_texts() -> None:
     assert count_segments(with_opt_out("Tune-up ☀️ special")).encoding == "UCS-2"
+
+
+def test_florida_and_oklahoma_numbers_get_at_most_three_marketing_texts_a_day() -> None:
+    # Fla. Stat. 501.059(8)(b); 15 O.S. 775C.4: no more than 3 in 24 hours.
+    now = datetime(2026, 12, 1, 18, 0, tzinfo=UTC)
+    sent = [now - timedelta(hours=h) for h in (1, 5, 20, 30)]
+    assert rules.capped_until("FL", sent, now) == now - timedelta(hours=20) + timedelta(hours=24)
+    assert rules.capped_until("Oklahoma", sent[:2], now) is None
+    assert rules.capped_until("NC", sent, now) is None

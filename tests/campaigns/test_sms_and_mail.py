@@ -117,3 +117,35 @@ def test_direct_mail_lists_eligible_addresses_as_csv_and_avery_5160_labels(shop:
     numbers = shop.api.get(f"/v1/campaigns/{campaign['id']}/report").json()
     assert numbers["sent"] == 32
     assert numbers["suppressed"] == {"do_not_mail": 1, "invalid_postal_address": 1}
+
+
+def test_a_fourth_marketing_text_in_a_day_to_florida_waits(shop: Shop) -> None:
+    # Fla. Stat. 501.059(8)(b): at most three marketing texts to a number in 24 hours.
+    number = "+13055550101"  # area code 305: Miami, Florida
+    add_customer(shop, "Flo", phone=number)
+    for hours in (2, 5, 9):
+        shop.session.add(
+            Message(
+                company_id=shop.company.id,
+                touchpoint="campaign",
+                channel="sms",
+                to=number,
+                status="sent",
+                body="earlier offer",
+                reasons=[],
+                sent_at=NOON_EASTERN - timedelta(hours=hours),
+            )
+        )
+    shop.session.commit()
+    campaign = sms_campaign(shop)
+    shop.api.post(f"/v1/campaigns/{campaign['id']}/send")
+    run_at(shop, NOON_EASTERN)
+    assert shop.sms.sent == []
+    msg = shop.session.scalar(
+        select(Message).where(Message.subject_ref == f"campaign:{campaign['id']}")
+    )
+    assert msg is not None and msg.status == "queued"
+    job = shop.session.scalar(
+        select(OutboxJob).where(OutboxJob.payload["message_id"].as_integer() == msg.id)
+    )
+    assert job is not None and job.run_at == NOON_EASTERN - timedelta(hours=9) + timedelta(hours=24)

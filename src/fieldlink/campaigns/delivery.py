@@ -11,13 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import phonenumbers
 from phonenumbers import geocoder
 from phonenumbers import timezone as phone_timezone
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from fieldlink.accounts.models import Company
 from fieldlink.accounts.service import settings_of
@@ -62,7 +62,8 @@ class Prepared:
     headers: dict[str, str] = field(default_factory=dict)
     html: str | None = None
     hold: dict[str, str] | None = None  # suppress with this reason
-    defer_until: datetime | None = None  # quiet hours: try again then
+    defer_until: datetime | None = None  # quiet hours or a daily cap: try again then
+    defer_reason: str = "quiet hours at the recipient"
 
 
 def _campaign_id(message: Message) -> int | None:
@@ -157,7 +158,14 @@ def _prepare(
         window = rules.allowed_window(
             rules.QuietHours(settings.quiet_hours.start, settings.quiet_hours.end), state
         )
-        return Prepared(defer_until=rules.next_allowed(now, zone, window))
+        quiet = rules.next_allowed(now, zone, window)
+        capped = None
+        if state and state.strip().upper() in rules.DAILY_CAP_STATES:
+            capped = rules.capped_until(state, _recent_texts(message, now), now)
+        if capped is not None and (quiet is None or capped > quiet):
+            # The cap's end may fall in the night: the quiet-hours check runs again then.
+            return Prepared(defer_until=capped, defer_reason="3 marketing texts in 24 hours")
+        return Prepared(defer_until=quiet)
     links = _current_links()
     unsubscribe = links.unsubscribe(company_id=company.id, message_id=message.id, now=now)
     text = f"{rendered.body}\n\n{email_footer(company, unsubscribe)}"
@@ -174,6 +182,26 @@ def _prepare(
         "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
     }
     return Prepared(headers=headers, html=html)
+
+
+def _recent_texts(message: Message, now: datetime) -> list[datetime]:
+    """When marketing texts went to this number in the last 24 hours."""
+    session = object_session(message)
+    if session is None:
+        return []
+    return [
+        t
+        for t in session.scalars(
+            select(Message.sent_at).where(
+                Message.company_id == message.company_id,
+                Message.to == message.to,
+                Message.channel == "sms",
+                Message.touchpoint == "campaign",
+                Message.sent_at > now - timedelta(hours=24),
+            )
+        )
+        if t is not None
+    ]
 
 
 def _where(
@@ -202,15 +230,11 @@ def held(batch: BatchContext, job_id: int, message: Message, prepared: Prepared 
         )
         return True
     if prepared.defer_until is not None:
-        # TCPA quiet hours: deferred, not dropped.
-        record_status(
-            batch.session,
-            message,
-            "queued",
-            now=batch.now,
-            detail=f"quiet hours at the recipient: deferred to {prepared.defer_until.isoformat()}",
-        )
+        # TCPA quiet hours and state caps: deferred, not dropped.
+        until = prepared.defer_until.isoformat()
+        detail = f"{prepared.defer_reason}: deferred to {until}"
+        record_status(batch.session, message, "queued", now=batch.now, detail=detail)
         delay = max(1.0, (prepared.defer_until - batch.now).total_seconds())
-        batch.retry(job_id, "quiet hours", delay)
+        batch.retry(job_id, detail, delay)
         return True
     return False

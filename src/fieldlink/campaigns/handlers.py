@@ -5,17 +5,19 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from fieldlink.accounts.models import Company
 from fieldlink.campaigns.models import Campaign
 from fieldlink.campaigns.queueing import queue_campaign
 from fieldlink.campaigns.service import FINISH_TOPIC, SEND_TOPIC
 from fieldlink.messaging.models import Message
+from fieldlink.outbox.models import OutboxJob
 from fieldlink.outbox.publish import publish
 from fieldlink.outbox.registry import JobContext, RetryLater, handler
 
 FINISH_CHECK_SECONDS = 30.0
+CLAIM_FOR = timedelta(minutes=30)
 
 
 @handler(SEND_TOPIC)
@@ -34,6 +36,14 @@ def send_campaign(ctx: JobContext) -> None:
         campaign.status, campaign.started_at = "sending", now
     company = session.get(Company, campaign.company_id)
     assert company is not None
+    # A million-recipient audience can take longer than the worker's visibility timeout:
+    # hold the claim for a while, or another worker would start the same (idempotent,
+    # but wasted) work in parallel.
+    session.execute(
+        update(OutboxJob)
+        .where(OutboxJob.id == ctx.id, OutboxJob.locked_by == ctx.worker)
+        .values(locked_until=now + CLAIM_FOR)
+    )
     ctx.checkpoint()
     queue_campaign(session, campaign=campaign, company=company, now=now, checkpoint=ctx.checkpoint)
     if campaign.status == "sending":

@@ -62,6 +62,7 @@ MSG = typing.cast(Table, Message.__table__)
 OUT = typing.cast(Table, OutboxJob.__table__)
 C = typing.cast(Table, Customer.__table__)
 M = typing.cast(Table, ContactMethod.__table__)
+JOB_COLUMNS = ["topic", "payload", "status", "attempts", "max_attempts", "run_at", "created_at"]
 
 
 def throttle_start(
@@ -217,8 +218,8 @@ def _insert_batch(
     rate: int,
     now: datetime,
 ) -> int:
+    """Queue one batch of customer ids; returns how many messages it added."""
     dialect = session.get_bind().dialect.name
-    channel = CONSENT_CHANNEL[campaign.channel]
     # The id range is stated on both sides of the join so PostgreSQL scans only the
     # batch's slice of each index instead of every contact method per batch.
     in_range: tuple[ColumnElement[bool], ...] = (
@@ -226,7 +227,7 @@ def _insert_batch(
     )
     audience = eligible_recipients(
         company.id,
-        channel,
+        CONSENT_CHANNEL[campaign.channel],
         company_consent(company),
         audience_filter(campaign.audience, extra=in_range),
     ).subquery("audience")
@@ -236,6 +237,57 @@ def _insert_batch(
         audience.c.value,
         func.row_number().over(order_by=(audience.c.customer_id, audience.c.method_id)).label("rn"),
     ).subquery("numbered")
+    columns = _message_columns(
+        campaign, company, numbered, dialect=dialect, offset=offset, start=start, rate=rate, now=now
+    )
+    rows = select(*(v.label(k) for k, v in columns.items())).select_from(numbered)
+    # SQLite needs a WHERE on an INSERT … SELECT that has an ON CONFLICT clause.
+    rows = rows.where(true() if dialect == "postgresql" else numbered.c.rn > 0)
+    maker = pg_insert if dialect == "postgresql" else sqlite_insert
+    insert_messages = (
+        maker(MSG)
+        .from_select(list(columns), rows)
+        .on_conflict_do_nothing(
+            index_elements=["company_id", "idempotency_key"],
+            index_where=MSG.c.idempotency_key.is_not(None),
+        )
+    )
+    if dialect == "postgresql":
+        new = insert_messages.returning(MSG.c.id, MSG.c.send_after).cte("new_messages")
+        jobs = insert(OUT).from_select(JOB_COLUMNS, _job_rows(new, dialect, now))
+        counted = select(func.count()).select_from(jobs.returning(OUT.c.id).cte("new_jobs"))
+        # PostgreSQL runs every data-modifying CTE once; counting the outbox rows gives
+        # how many messages this batch added (rowcount is not reliable here).
+        return int(session.scalar(counted) or 0)
+    # SQLite has no DML in CTEs: the new messages are those above the highest id before.
+    before = session.scalar(select(func.coalesce(func.max(MSG.c.id), 0)))
+    session.execute(insert_messages)
+    new_rows = (
+        select(MSG.c.id, MSG.c.send_after)
+        .where(
+            MSG.c.company_id == company.id,
+            MSG.c.subject_ref == campaign.ref,
+            MSG.c.id > before,
+        )
+        .subquery("new_messages")
+    )
+    return _rowcount(
+        session.execute(insert(OUT).from_select(JOB_COLUMNS, _job_rows(new_rows, dialect, now)))
+    )
+
+
+def _message_columns(
+    campaign: Campaign,
+    company: Company,
+    numbered: Any,
+    *,
+    dialect: str,
+    offset: int,
+    start: datetime,
+    rate: int,
+    now: datetime,
+) -> dict[str, Any]:
+    """The ``messages`` columns of each audience row, as SQL expressions."""
     position = numbered.c.rn - 1 + offset
     slot = (position // rate) * 60 + ((position % rate) * 60) // rate  # rules.slot_seconds
     if dialect == "postgresql":
@@ -249,7 +301,7 @@ def _insert_batch(
         )
     recipient = numbered.c.customer_id if campaign.channel == "email" else numbered.c.method_id
     key = literal(f"{campaign.ref}:") + cast(recipient, String)
-    columns: dict[str, Any] = {
+    return {
         "company_id": literal(company.id),
         "touchpoint": literal("campaign"),
         "channel": literal("email" if campaign.channel == "email" else "sms"),
@@ -269,50 +321,6 @@ def _insert_batch(
         "created_at": _now(now),
         "updated_at": _now(now),
     }
-    rows = select(*(v.label(k) for k, v in columns.items())).select_from(numbered)
-    # SQLite needs a WHERE on an INSERT … SELECT that has an ON CONFLICT clause.
-    rows = rows.where(true() if dialect == "postgresql" else numbered.c.rn > 0)
-    maker = pg_insert if dialect == "postgresql" else sqlite_insert
-    insert_messages = (
-        maker(MSG)
-        .from_select(list(columns), rows)
-        .on_conflict_do_nothing(
-            index_elements=["company_id", "idempotency_key"],
-            index_where=MSG.c.idempotency_key.is_not(None),
-        )
-    )
-    if dialect == "postgresql":
-        new = insert_messages.returning(MSG.c.id, MSG.c.send_after).cte("new_messages")
-        jobs = (
-            insert(OUT)
-            .from_select(
-                ["topic", "payload", "status", "attempts", "max_attempts", "run_at", "created_at"],
-                _job_rows(new, dialect, now),
-            )
-            .returning(OUT.c.id)
-            .cte("new_jobs")
-        )
-        # PostgreSQL runs every data-modifying CTE once; counting the outbox rows gives
-        # how many messages this batch added (rowcount is not reliable here).
-        return int(session.scalar(select(func.count()).select_from(jobs)) or 0)
-    before = session.scalar(select(func.coalesce(func.max(MSG.c.id), 0)))
-    session.execute(insert_messages)
-    new_rows = (
-        select(MSG.c.id, MSG.c.send_after)
-        .where(
-            MSG.c.company_id == company.id,
-            MSG.c.subject_ref == campaign.ref,
-            MSG.c.id > before,
-        )
-        .subquery("new_messages")
-    )
-    result = session.execute(
-        insert(OUT).from_select(
-            ["topic", "payload", "status", "attempts", "max_attempts", "run_at", "created_at"],
-            _job_rows(new_rows, dialect, now),
-        )
-    )
-    return _rowcount(result)
 
 
 def _rowcount(result: Any) -> int:

@@ -69,6 +69,23 @@ def next_allowed(now: datetime, zone: str, window: QuietHours) -> datetime | Non
     return opens.astimezone(UTC)
 
 
+# Florida (Fla. Stat. 501.059(8)(b)) and Oklahoma (15 O.S. 775C.4): at most three
+# marketing texts to a number in any 24 hours on the same subject.
+DAILY_CAP_STATES = {"FL", "FLORIDA", "OK", "OKLAHOMA"}
+DAILY_CAP = 3
+
+
+def capped_until(state: str | None, sent: list[datetime], now: datetime) -> datetime | None:
+    """When the next marketing text to a capped state's number may go, given when the
+    earlier ones were sent; None if it may go now (or the state has no cap)."""
+    if (state or "").strip().upper() not in DAILY_CAP_STATES:
+        return None
+    recent = sorted(t for t in sent if now - t < timedelta(hours=24))
+    if len(recent) < DAILY_CAP:
+        return None
+    return recent[-DAILY_CAP] + timedelta(hours=24)
+
+
 def slot_seconds(position: int, per_minute: int) -> int:
     """Whole seconds after the campaign's start at which message ``position`` (0-based)
     may go, so no minute carries more than ``per_minute`` messages."""
