@@ -207,3 +207,18 @@ def test_dormant_addresses_are_tagged_and_skipped_opens_wake_them(
     assert list(tags) == [sam.id]
     report = shop.api.get(f"/v1/campaigns/{second['id']}/report").json()
     assert report["suppressed"] == {"email_dormant": 1}
+
+
+def test_the_unsubscribe_page_speaks_the_customers_language_in_the_company_brand(
+    shop: Shop, client: TestClient
+) -> None:
+    add_customer(shop, "Maria Lopez", "maria@example.com")
+    _, email = send_one(shop)
+    page = client.get(unsubscribe_path(email), headers={"Accept-Language": "es-MX,es;q=0.9"})
+    assert page.status_code == 200
+    assert "¿Darse de baja de los correos de marketing?" in page.text
+    assert '<html lang="es">' in page.text
+    assert shop.company.name.replace("&", "&amp;") in page.text
+    # A signed link in the URL: never leaked in a Referer, never cached, never framed.
+    assert page.headers["referrer-policy"] == "no-referrer"
+    assert "frame-ancestors 'none'" in page.headers["content-security-policy"]

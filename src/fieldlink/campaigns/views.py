@@ -10,11 +10,10 @@ same POST.
 from __future__ import annotations
 
 import base64
-from pathlib import Path
+from collections.abc import Callable
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy.orm import Session
 
 from fieldlink.accounts.models import Company
@@ -25,19 +24,18 @@ from fieldlink.customers.models import ContactMethod
 from fieldlink.db import MAX_ID, utcnow
 from fieldlink.links.tokens import read_token
 from fieldlink.messaging.models import Message
+from fieldlink.pages.i18n import choose, gettext_for
+from fieldlink.pages.render import render
 from fieldlink.web.deps import DbSession
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
-_PAGES = Environment(
-    loader=FileSystemLoader(Path(__file__).with_name("templates")),
-    autoescape=select_autoescape(["html"]),
-)
 # A 1×1 transparent GIF.
 PIXEL = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
 NO_STORE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
 
 
 def _page(
+    request: Request,
     company: Company | None,
     title: str,
     lines: list[str],
@@ -47,19 +45,37 @@ def _page(
     button: str = "",
     done: bool = False,
 ) -> HTMLResponse:
-    html = _PAGES.get_template("page.html").render(
-        company=company, title=title, lines=lines, action=action, button=button, done=done
+    return render(
+        request,
+        "campaigns/page.html",
+        {
+            "title": title,
+            "lines": lines,
+            "action": action,
+            "button": button,
+            "done": done,
+            "postal_address": company.postal_address if company else None,
+        },
+        company=company,
+        status=status,
     )
-    return HTMLResponse(html, status_code=status, headers={**NO_STORE, "X-Frame-Options": "DENY"})
 
 
-def _expired() -> HTMLResponse:
+def _texts(request: Request) -> Callable[[str], str]:
+    return gettext_for(choose(request))
+
+
+def _expired(request: Request) -> HTMLResponse:
+    _ = _texts(request)
     return _page(
+        request,
         None,
-        "This link doesn't work",
+        _("This link doesn't work"),
         [
-            "The link is incomplete or has expired. Reply to the email, or contact the "
-            "company, and they will take care of it."
+            _(
+                "The link is incomplete or has expired. Reply to the email, or contact the "
+                "company, and they will take care of it."
+            )
         ],
         status=404,
     )
@@ -84,25 +100,31 @@ def _message(session: Session, request: Request, token: str, kind: str) -> Messa
 def unsubscribe_page(token: str, request: Request, session: DbSession) -> HTMLResponse:
     message = _message(session, request, token, "u")
     if message is None or message.channel != "email":
-        return _expired()
+        return _expired(request)
     company = session.get(Company, message.company_id)
+    _ = _texts(request)
+    names = {"email": message.to or "", "company": company.name if company else ""}
     if engagement.is_unsubscribed(session, message=message):
         return _page(
+            request,
             company,
-            "You're unsubscribed",
-            [f"{message.to} gets no marketing emails from {company.name if company else 'us'}."],
+            _("You're unsubscribed"),
+            [_("%(email)s gets no marketing emails from %(company)s.") % names],
             done=True,
         )
     return _page(
+        request,
         company,
-        "Unsubscribe from marketing emails?",
+        _("Unsubscribe from marketing emails?"),
         [
-            f"{message.to} will get no more offers or news by email from "
-            f"{company.name if company else 'us'}. Messages about your appointments and "
-            "invoices still come."
+            _(
+                "%(email)s will get no more offers or news by email from %(company)s. "
+                "Messages about your appointments and invoices still come."
+            )
+            % names
         ],
         action=f"/u/{token}",
-        button="Unsubscribe",
+        button=_("Unsubscribe"),
     )
 
 
@@ -117,16 +139,19 @@ def unsubscribe(
     ``List-Unsubscribe=One-Click``); both unsubscribe at once."""
     message = _message(session, request, token, "u")
     if message is None or message.channel != "email":
-        return _expired()
+        return _expired(request)
     one_click = (list_unsubscribe or "").strip().lower() == "one-click"
     engagement.unsubscribe_by_link(session, message=message, one_click=one_click, now=utcnow())
     company = session.get(Company, message.company_id)
+    _ = _texts(request)
+    names = {"email": message.to or "", "company": company.name if company else ""}
     return _page(
+        request,
         company,
-        "You're unsubscribed",
+        _("You're unsubscribed"),
         [
-            f"{message.to} will get no more marketing emails from "
-            f"{company.name if company else 'us'}. It takes effect now."
+            _("%(email)s will get no more marketing emails from %(company)s. It takes effect now.")
+            % names
         ],
         done=True,
     )
@@ -146,18 +171,23 @@ def _method(session: Session, request: Request, token: str) -> ContactMethod | N
 def opt_in_page(token: str, request: Request, session: DbSession) -> HTMLResponse:
     method = _method(session, request, token)
     if method is None:
-        return _expired()
+        return _expired(request)
     company = session.get(Company, method.company_id)
-    name = company.name if company else "us"
+    _ = _texts(request)
+    names = {"email": method.value, "company": company.name if company else ""}
     return _page(
+        request,
         company,
-        f"Get offers and news from {name} by email?",
+        _("Get offers and news from %(company)s by email?") % names,
         [
-            f"Confirm that {method.value} may receive marketing email from {name}. "
-            "Every email has a link to unsubscribe."
+            _(
+                "Confirm that %(email)s may receive marketing email from %(company)s. "
+                "Every email has a link to unsubscribe."
+            )
+            % names
         ],
         action=f"/o/{token}",
-        button="Yes, subscribe me",
+        button=_("Yes, subscribe me"),
     )
 
 
@@ -165,11 +195,16 @@ def opt_in_page(token: str, request: Request, session: DbSession) -> HTMLRespons
 def opt_in_confirm(token: str, request: Request, session: DbSession) -> HTMLResponse:
     method = _method(session, request, token)
     if method is None:
-        return _expired()
+        return _expired(request)
     engagement.confirm_email_opt_in(session, method=method, now=utcnow())
     company = session.get(Company, method.company_id)
+    _ = _texts(request)
     return _page(
-        company, "Thank you — you're subscribed", [f"{method.value} is confirmed."], done=True
+        request,
+        company,
+        _("Thank you — you're subscribed"),
+        [_("%(email)s is confirmed.") % {"email": method.value}],
+        done=True,
     )
 
 
@@ -195,7 +230,7 @@ def click(
     if not url.startswith(("https://", "http://")) or not valid_click(
         _secret(request), token, url, sig
     ):
-        return _expired()
+        return _expired(request)
     message = _message(session, request, token, "t")
     if message is not None:
         engagement.record_engagement(session, message=message, kind="click", url=url, now=utcnow())
