@@ -211,3 +211,32 @@ def test_the_service_link_in_spanish_signs_the_spanish_text(
     client.post(link, data={**data, "name": "Ana Pérez", "method": "typed", "agree": "yes"})
     [ack] = _acks(session, visit)
     assert ack.language == "es" and "Trabajo realizado" in ack.summary_text
+
+
+@pytest.mark.parametrize(
+    ("path", "touchpoint", "heading"),
+    [
+        ("/v1/jobs/{job}/service-link", "service_link", "Your visit summary"),
+        ("/v1/estimates/{estimate}/send", "estimate", "Estimate EST-"),
+        ("/v1/invoices/{invoice}/send", "invoice", "Invoice INV-"),
+    ],
+)
+def test_the_links_messaging_sends_open_these_pages(
+    session: Session,
+    client: TestClient,
+    api: TestClient,
+    visit: Visit,
+    path: str,
+    touchpoint: str,
+    heading: str,
+) -> None:
+    ids = {"job": visit.job.id, "estimate": visit.estimate.id, "invoice": visit.invoice.id}
+    sent = api.post(path.format(**ids), json={"contact_ids": [visit.contact.id]})
+    assert sent.status_code in (200, 201, 202), sent.text
+    message = session.scalar(
+        select(Message).where(Message.touchpoint == touchpoint, Message.channel == "email")
+    )
+    assert message is not None and message.status == "queued"
+    link = next(w for w in message.body.split() if w.startswith("http://testserver/"))
+    page = client.get(link.removeprefix("http://testserver"))
+    assert page.status_code == 200 and heading in page.text
