@@ -56,7 +56,6 @@ def upgrade() -> None:
         unique=False,
     )
 
-
     op.create_table(
         "reschedule_requests",
         sa.Column("id", sa.Integer(), nullable=False),
