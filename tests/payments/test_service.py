@@ -165,3 +165,26 @@ def test_an_unreachable_processor_records_nothing(session: Session, visit: Visit
     assert visit.invoice.balance == Decimal("289.00")
     # The same form retried once the processor is back is charged (the key was not burnt).
     assert _pay(session, visit, "289.00", key="down-1").status == "paid"
+
+
+def test_a_charge_whose_commit_failed_is_recorded_by_the_retry_without_a_second_charge(
+    session: Session, visit: Visit
+) -> None:
+    # The processor charged, then our transaction was lost (crash, failed commit).
+    key = f"pay:invoice:{visit.invoice.id}:lost-commit"
+    savepoint = session.begin_nested()
+    first = _pay(session, visit, "289.00", key="lost-commit")
+    assert first.payment is not None
+    ref = first.payment.processor_ref
+    savepoint.rollback()
+    session.expire_all()
+    assert _payments(session, visit) == []
+    # The customer submits the same form again: the processor answers the same charge for
+    # the same key, and this time it is recorded once.
+    again = _pay(session, visit, "289.00", key="lost-commit")
+    assert again.status == "paid" and again.payment is not None
+    assert again.payment.processor_ref == ref
+    assert (
+        len(TestProcessor.ledger) == len(set(TestProcessor.ledger)) and key in TestProcessor.ledger
+    )
+    assert [p.status for p in _payments(session, visit)] == ["succeeded"]
