@@ -28,6 +28,13 @@ NOW = datetime(2026, 11, 23, 15, tzinfo=UTC)
 LINKS = LinkMaker(base_url="http://testserver", secret="test-secret")
 
 
+@pytest.fixture(autouse=True)
+def fresh_test_processor() -> None:
+    # The test processor's ledger lives in the process; ids repeat across rolled-back tests.
+    TestProcessor.ledger.clear()
+    TestProcessor.calls.clear()
+
+
 @pytest.fixture
 def visit(session: Session, tenant: Tenant) -> Visit:
     return make_visit(session, tenant.company_id)

@@ -98,7 +98,10 @@ class TestProcessor:
         with self._lock:
             self.calls.append(idempotency_key)
             if idempotency_key in self.ledger:
-                return self.ledger[idempotency_key]
+                first = self.ledger[idempotency_key]
+                if first.amount != amount:  # as Stripe: a key is bound to its parameters
+                    raise ValueError("idempotency key reused with other parameters")
+                return first
             ref = "pi_test_" + hashlib.sha256(idempotency_key.encode()).hexdigest()[:24]
             found = card_of(token_or_method)
             if found is None:
