@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 
 from fieldlink.accounts.service import create_company
-from fieldlink.jobs.models import Invoice
+from fieldlink.jobs.models import Appointment, Invoice
 from fieldlink.links.models import WorkAcknowledgement
 from fieldlink.links.tokens import make_token
 from tests.browser import LiveServer, axe_violations
@@ -94,3 +94,39 @@ def test_a_customer_pays_an_invoice_with_a_test_card_after_a_decline(
     with live_server.session() as session:
         invoice = session.get(Invoice, seeded.invoice.id)
         assert invoice is not None and invoice.status == "paid"
+
+
+def test_estimate_and_reschedule_pages_work_by_keyboard_and_pass_axe(
+    live_server: LiveServer, browser_page: Any, seeded: Visit
+) -> None:
+    page = browser_page
+    page.goto(_link(live_server, "e", seeded.company.id, seeded.estimate.id) + "?lang=es")
+    assert axe_violations(page) == []
+    page.get_by_label("Comentario (opcional)").fill("Empiecen el lunes, por favor.")
+    page.keyboard.press("Tab")  # from the comment to the Approve button
+    assert page.evaluate("document.activeElement.textContent") == "Aprobar presupuesto"
+    page.keyboard.press("Enter")
+    page.wait_for_selector("text=Aprobó este presupuesto")
+    assert axe_violations(page) == []
+    page.screenshot(path=str(live_server.screenshots / "estimate-approved-es.png"), full_page=True)
+    with live_server.session() as session:
+        start = datetime.now(UTC).replace(microsecond=0) + timedelta(days=5)
+        upcoming = Appointment(
+            company_id=seeded.company.id,
+            job_id=seeded.job.id,
+            window_start=start,
+            window_end=start + timedelta(hours=2),
+            schedule_type="am",
+            status="scheduled",
+        )
+        session.add(upcoming)
+        session.commit()
+        appointment_id = upcoming.id
+    page.goto(_link(live_server, "r", seeded.company.id, appointment_id) + "?lang=en")
+    assert axe_violations(page) == []
+    page.get_by_label("Please call me to talk about it").check()
+    page.get_by_label("Phone number to reach you (optional)").fill("+1 919 555 0142")
+    page.get_by_role("button", name="Send request").click()
+    page.wait_for_selector("text=Your request was sent")
+    assert axe_violations(page) == []
+    page.screenshot(path=str(live_server.screenshots / "reschedule-sent.png"), full_page=True)

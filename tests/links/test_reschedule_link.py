@@ -122,3 +122,28 @@ def test_a_past_or_cancelled_visit_cannot_be_changed_online(
     assert "can no longer be changed online" in page.text and "Send request" not in page.text
     response = client.post(link, data={**data, "kind": "cancel"})
     assert response.status_code == 409 and _requests(session) == []
+
+
+def test_the_office_reads_the_requests_through_the_api_for_its_own_appointments_only(
+    client: TestClient, api: TestClient, rival_api: TestClient, visit: Visit
+) -> None:
+    link = url("r", visit.company.id, visit.appointment.id)
+    data = form_of(client.get(link).text, "nonce")
+    client.post(link, data={**data, "kind": "call", "phone": "+1 919 555 0142"})
+    path = f"/v1/appointments/{visit.appointment.id}/reschedule-requests"
+    [item] = api.get(path).json()["items"]
+    assert (item["kind"], item["phone"], item["status"]) == ("call", "+1 919 555 0142", "open")
+    assert rival_api.get(path).status_code == 404
+
+
+def test_requests_are_capped_per_visit_so_the_office_is_not_flooded(
+    session: Session, client: TestClient, visit: Visit
+) -> None:
+    link = url("r", visit.company.id, visit.appointment.id)
+    for _ in range(5):
+        data = form_of(client.get(link).text, "nonce")
+        assert client.post(link, data={**data, "kind": "cancel"}).status_code == 200
+    data = form_of(client.get(link).text, "nonce")
+    refused = client.post(link, data={**data, "kind": "cancel"})
+    assert refused.status_code == 429 and "Please call us" in refused.text
+    assert len(_requests(session)) == 5

@@ -93,7 +93,8 @@ def test_tampered_expired_wrong_kind_and_other_company_tokens_get_a_friendly_404
     for t in bad:
         response = client.get(f"/{kind}/{t}")
         assert response.status_code == 404, t
-        assert "Link not found" in response.text
+        assert "Page not found" in response.text
+        assert "This link is not valid or has expired." in response.text
         assert "Pat Doe" not in response.text and visit.invoice.number not in response.text
         assert "Traceback" not in response.text
 

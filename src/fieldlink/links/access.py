@@ -20,11 +20,7 @@ T = TypeVar("T")
 
 
 def not_found() -> PageError:
-    return PageError(
-        404,
-        N_("This link is not valid or has expired."),
-        title=N_("Link not found"),
-    )
+    return PageError(404, N_("This link is not valid or has expired."))
 
 
 def settings_of(request: Request) -> Settings:

@@ -4,9 +4,9 @@ silent move. The office is told through the outbox and decides."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -20,10 +20,16 @@ from fieldlink.messaging.service import Refs
 from fieldlink.pages.i18n import N_
 
 MAX_MESSAGE = 1000
+# Each request emails the office: a forwarded or scripted link must not flood it.
+MAX_REQUESTS_PER_DAY = 5
 MAX_DATES = 3
 TIMES_OF_DAY = ("any", "am", "pm")
 # What the office reads in the notice, per kind (the template says "asks to …").
 KIND_VERBS = {"reschedule": "reschedule", "call": "talk about", "cancel": "cancel"}
+
+
+class TooManyRequests(Exception):
+    """The appointment had MAX_REQUESTS_PER_DAY requests in the last 24 hours."""
 
 
 class RequestInvalid(ValueError):
@@ -106,7 +112,19 @@ def request_change(
     ip: str | None,
     now: datetime,
 ) -> RescheduleRequest:
-    """Store the request (once per submission key) and tell the office by email."""
+    """Store the request (once per submission key) and tell the office by email.
+
+    Raises :class:`TooManyRequests` past MAX_REQUESTS_PER_DAY for the appointment.
+    """
+    recent = session.scalar(
+        select(func.count(RescheduleRequest.id)).where(
+            RescheduleRequest.appointment_id == appointment.id,
+            RescheduleRequest.created_at > now - timedelta(days=1),
+            RescheduleRequest.submission_key != submission_key,
+        )
+    )
+    if (recent or 0) >= MAX_REQUESTS_PER_DAY:
+        raise TooManyRequests
     job = session.get(Job, appointment.job_id)
     assert job is not None
     row = RescheduleRequest(

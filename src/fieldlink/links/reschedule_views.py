@@ -130,13 +130,17 @@ def request_reschedule(
     except reschedule.RequestInvalid as exc:
         errors = {exc.field: exc.message}
         return _page(request, session, **page, status=422, errors=errors, values=values)
-    reschedule.request_change(
-        session,
-        company=company,
-        appointment=appointment,
-        form=form,
-        submission_key=f"r:{appointment.id}:{nonce}",
-        ip=request.client.host if request.client else None,
-        now=now,
-    )
+    try:
+        reschedule.request_change(
+            session,
+            company=company,
+            appointment=appointment,
+            form=form,
+            submission_key=f"r:{appointment.id}:{nonce}",
+            ip=request.client.host if request.client else None,
+            now=now,
+        )
+    except reschedule.TooManyRequests:
+        errors = {"form": N_("We already have several requests for this visit. Please call us.")}
+        return _page(request, session, **page, status=429, errors=errors, values=values)
     return RedirectResponse(f"/r/{token}?sent=1", status_code=303)

@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import BaseModel
 
-from fieldlink.links.models import WorkAcknowledgement
+from fieldlink.links.models import RescheduleRequest, WorkAcknowledgement
 
 
 class AcknowledgementOut(BaseModel):
@@ -43,3 +43,20 @@ class AcknowledgementOut(BaseModel):
 
 def data_url(png: bytes | None) -> str | None:
     return "data:image/png;base64," + base64.b64encode(png).decode() if png else None
+
+
+class RescheduleRequestOut(BaseModel):
+    id: int
+    appointment_id: int
+    customer_id: int
+    kind: Literal["reschedule", "call", "cancel"]
+    preferred_dates: list[str]
+    time_of_day: Literal["any", "am", "pm"]
+    message: str | None
+    phone: str | None
+    status: str
+    created_at: datetime
+
+    @classmethod
+    def of(cls, row: RescheduleRequest) -> RescheduleRequestOut:
+        return cls.model_validate(row, from_attributes=True)
