@@ -64,3 +64,21 @@ class RescheduleRequest(Base):
     submission_key: Mapped[str] = mapped_column(String(80))
     ip: Mapped[str | None] = mapped_column(String(45))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+ATTACHMENT_KINDS = ("photo", "document")
+
+
+class JobAttachment(Base):
+    """A photo or document of the visit (by https URL on the company's file host), shown
+    on the job's service link."""
+
+    __tablename__ = "job_attachments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"))
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(10))
+    title: Mapped[str] = mapped_column(String(200))
+    url: Mapped[str] = mapped_column(String(2000))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -1,4 +1,4 @@
-"""API shapes for signed work acknowledgements."""
+"""API shapes for work acknowledgements, job attachments and reschedule requests."""
 
 from __future__ import annotations
 
@@ -6,9 +6,10 @@ import base64
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field, field_validator
 
-from fieldlink.links.models import RescheduleRequest, WorkAcknowledgement
+from fieldlink.accounts.schemas import Input
+from fieldlink.links.models import JobAttachment, RescheduleRequest, WorkAcknowledgement
 
 
 class AcknowledgementOut(BaseModel):
@@ -59,4 +60,32 @@ class RescheduleRequestOut(BaseModel):
 
     @classmethod
     def of(cls, row: RescheduleRequest) -> RescheduleRequestOut:
+        return cls.model_validate(row, from_attributes=True)
+
+
+class AttachmentIn(Input):
+    kind: Literal["photo", "document"]
+    title: str = Field(min_length=1, max_length=200)
+    url: str = Field(max_length=2000)
+
+    @field_validator("url")
+    @classmethod
+    def _https(cls, v: str) -> str:
+        # Customer pages are served with a CSP allowing https images only, and a plain
+        # http link on an https page would be mixed content.
+        if not v.startswith("https://") or len(v) < 12 or any(c.isspace() for c in v):
+            raise ValueError("must be an https:// URL")
+        return v
+
+
+class AttachmentOut(BaseModel):
+    id: int
+    job_id: int
+    kind: Literal["photo", "document"]
+    title: str
+    url: str
+    created_at: datetime
+
+    @classmethod
+    def of(cls, row: JobAttachment) -> AttachmentOut:
         return cls.model_validate(row, from_attributes=True)

@@ -1,4 +1,4 @@
-"""customer web: signed work acknowledgements of the service link, reschedule requests
+"""customer web: work acknowledgements, job photos and documents, reschedule requests
 
 Revision ID: 0008_customer_web
 Revises: 0007_sms
@@ -102,8 +102,32 @@ def upgrade() -> None:
         unique=False,
     )
 
+    op.create_table(
+        "job_attachments",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("company_id", sa.Integer(), nullable=False),
+        sa.Column("job_id", sa.Integer(), nullable=False),
+        sa.Column("kind", sa.String(length=10), nullable=False),
+        sa.Column("title", sa.String(length=200), nullable=False),
+        sa.Column("url", sa.String(length=2000), nullable=False),
+        sa.Column("created_at", UTCDateTime(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["company_id"], ["companies.id"], name=op.f("fk_job_attachments_company_id_companies")
+        ),
+        sa.ForeignKeyConstraint(
+            ["job_id"],
+            ["jobs.id"],
+            name=op.f("fk_job_attachments_job_id_jobs"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_job_attachments")),
+    )
+    op.create_index(op.f("ix_job_attachments_job_id"), "job_attachments", ["job_id"], unique=False)
+
 
 def downgrade() -> None:
+    op.drop_index(op.f("ix_job_attachments_job_id"), table_name="job_attachments")
+    op.drop_table("job_attachments")
     op.drop_index(op.f("ix_reschedule_requests_appointment_id"), table_name="reschedule_requests")
     op.drop_table("reschedule_requests")
     op.drop_index(op.f("ix_work_acknowledgements_company_id"), table_name="work_acknowledgements")
