@@ -204,10 +204,25 @@ def _customer_pages(
     def url(kind: str, object_id: int) -> str:
         return links.url(kind, company_id=company.id, object_id=object_id, now=now)
 
+    upcoming = session.scalar(
+        select(Appointment)
+        .where(
+            Appointment.company_id == company.id,
+            Appointment.status == "scheduled",
+            Appointment.window_start > now,
+        )
+        .order_by(Appointment.window_start, Appointment.id)
+    )
+    reschedule = (
+        [f"reschedule or cancel request (as in the confirmations): {url('r', upcoming.id)}"]
+        if upcoming is not None
+        else []
+    )
     return [
         f"service link (sign the work acknowledgement): {url('s', job.id)}",
         f"estimate {estimate.number} (approve or decline): {url('e', estimate.id)}",
         f"invoice {invoice.number} (pay with a test card): {url('i', invoice.id)}",
+        *reschedule,
     ]
 
 
