@@ -74,11 +74,16 @@ def test_a_company_that_shows_itself_only_hides_the_technician(
     assert "Tom Torres" not in page.text and "tom.jpg" not in page.text
 
 
-@pytest.mark.parametrize("kind", ["s", "e", "i"])
+@pytest.mark.parametrize("kind", ["s", "e", "i", "r"])
 def test_tampered_expired_wrong_kind_and_other_company_tokens_get_a_friendly_404(
     client: TestClient, visit: Visit, other_tenant: Tenant, kind: str
 ) -> None:
-    object_id = {"s": visit.job.id, "e": visit.estimate.id, "i": visit.invoice.id}[kind]
+    object_id = {
+        "s": visit.job.id,
+        "e": visit.estimate.id,
+        "i": visit.invoice.id,
+        "r": visit.appointment.id,
+    }[kind]
     good = token(kind, visit.company.id, object_id)
     body, _, mac = good.partition(".")
     bad = [
