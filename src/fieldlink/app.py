@@ -79,6 +79,7 @@ def _include_routers(app: FastAPI) -> None:
     from fieldlink.jobs.api import router as jobs
     from fieldlink.links.api import router as links_api
     from fieldlink.links.invoice_views import router as invoice_pages
+    from fieldlink.links.reschedule_views import router as reschedule_pages
     from fieldlink.links.views import router as link_pages
     from fieldlink.messaging.api import router as messaging
     from fieldlink.messaging.triggers_api import router as triggers
@@ -107,6 +108,7 @@ def _include_routers(app: FastAPI) -> None:
         campaigns,
         campaign_pages,
         office,
+        reschedule_pages,
     )
     for router in routers:
         app.include_router(router)

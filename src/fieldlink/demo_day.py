@@ -4,6 +4,7 @@ has something to show: what was sent, and for everything not sent, why."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from decimal import Decimal
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -11,7 +12,14 @@ from sqlalchemy.orm import Session
 from fieldlink.accounts.models import Company, User
 from fieldlink.customers.models import Contact, Customer, Location
 from fieldlink.jobs.dispatch import record_dispatch_status
-from fieldlink.jobs.models import Appointment, AppointmentTechnician, Invoice, Job, StatusCode
+from fieldlink.jobs.models import (
+    Appointment,
+    AppointmentTechnician,
+    Estimate,
+    Invoice,
+    Job,
+    StatusCode,
+)
 from fieldlink.links.tokens import LinkMaker
 from fieldlink.messaging import documents, touchpoints
 from fieldlink.messaging.notify import NotifyResult
@@ -139,7 +147,83 @@ def play_service_day(
         stories.append(
             f"invoice {invoice.number} sent with a payment link ({sent.queued} messages)"
         )
+        stories += _customer_pages(session, company=company, invoice=invoice, links=links, now=now)
     return stories
+
+
+def _customer_pages(
+    session: Session, *, company: Company, invoice: Invoice, links: LinkMaker, now: datetime
+) -> list[str]:
+    """The finished job's service link and a new estimate, and where a customer opens them."""
+    job = session.get(Job, invoice.job_id) if invoice.job_id else None
+    if job is None:
+        return []
+    job.description = job.description or (
+        "Replaced the hot surface igniter and cleaned the flame sensor. "
+        "Furnace cycled three times: heating normally."
+    )
+    estimate = Estimate(
+        company_id=company.id,
+        customer_id=invoice.customer_id,
+        job_id=job.id,
+        number="EST-1001",
+        status="draft",
+        description="Replace the 15-year-old furnace before winter",
+        lines=[
+            {
+                "description": "High-efficiency gas furnace, 80k BTU",
+                "quantity": "1",
+                "unit_price": "3650.00",
+                "amount": "3650.00",
+            },
+            {
+                "description": "Installation and haul-away",
+                "quantity": "1",
+                "unit_price": "850.00",
+                "amount": "850.00",
+            },
+        ],
+        total=Decimal("4500.00"),
+    )
+    session.add(estimate)
+    session.flush()
+    roles = ["owner", "financial"]
+    documents.send_service_link(
+        session, company=company, job=job, contact_ids=[], roles=roles, links=links, now=now
+    )
+    documents.send_estimate(
+        session,
+        company=company,
+        estimate=estimate,
+        contact_ids=[],
+        roles=roles,
+        links=links,
+        now=now,
+    )
+
+    def url(kind: str, object_id: int) -> str:
+        return links.url(kind, company_id=company.id, object_id=object_id, now=now)
+
+    upcoming = session.scalar(
+        select(Appointment)
+        .where(
+            Appointment.company_id == company.id,
+            Appointment.status == "scheduled",
+            Appointment.window_start > now,
+        )
+        .order_by(Appointment.window_start, Appointment.id)
+    )
+    reschedule = (
+        [f"reschedule or cancel request (as in the confirmations): {url('r', upcoming.id)}"]
+        if upcoming is not None
+        else []
+    )
+    return [
+        f"service link (sign the work acknowledgement): {url('s', job.id)}",
+        f"estimate {estimate.number} (approve or decline): {url('e', estimate.id)}",
+        f"invoice {invoice.number} (pay with a test card): {url('i', invoice.id)}",
+        *reschedule,
+    ]
 
 
 def _technicians(session: Session, appointment: Appointment) -> list[User]:

@@ -109,3 +109,18 @@ def test_the_estimate_page_in_spanish(client: TestClient, visit: Visit) -> None:
         url("e", visit.company.id, visit.estimate.id), headers={"Accept-Language": "es"}
     )
     assert "Presupuesto" in page.text and "Aprobar presupuesto" in page.text
+
+
+def test_a_draft_estimate_cannot_be_answered(
+    session: Session, client: TestClient, visit: Visit
+) -> None:
+    visit.estimate.status = "draft"
+    session.commit()
+    link = url("e", visit.company.id, visit.estimate.id)
+    page = client.get(link)
+    assert "not ready yet" in page.text and "Approve estimate" not in page.text
+    csrf = form_of(client.get(url("i", visit.company.id, visit.invoice.id)).text)
+    response = client.post(link, data={**csrf, "decision": "approved"})
+    assert response.status_code == 409 and "already answered" not in response.text
+    session.expire_all()
+    assert visit.estimate.status == "draft"

@@ -220,3 +220,17 @@ def test_with_stripe_a_decline_shows_stripes_reason(
     )
     assert response.status_code == 402 and "Your card has expired." in response.text
     assert [p.status for p in _payments(session, visit)] == ["failed"]
+
+
+def test_a_void_invoice_shows_nothing_to_pay_and_refuses_payment(
+    session: Session, client: TestClient, visit: Visit
+) -> None:
+    link = url("i", visit.company.id, visit.invoice.id)
+    stale = form_of(client.get(link).text, "nonce")
+    visit.invoice.status = "void"
+    session.commit()
+    page = client.get(link)
+    assert "There is nothing to pay" in page.text and 'id="pay-form"' not in page.text
+    response = client.post(link, data={**stale, "amount": "289.00", "card": "tok_visa"})
+    assert response.status_code == 409 and "was cancelled" in response.text
+    assert _payments(session, visit) == []

@@ -74,11 +74,16 @@ def test_a_company_that_shows_itself_only_hides_the_technician(
     assert "Tom Torres" not in page.text and "tom.jpg" not in page.text
 
 
-@pytest.mark.parametrize("kind", ["s", "e", "i"])
+@pytest.mark.parametrize("kind", ["s", "e", "i", "r"])
 def test_tampered_expired_wrong_kind_and_other_company_tokens_get_a_friendly_404(
     client: TestClient, visit: Visit, other_tenant: Tenant, kind: str
 ) -> None:
-    object_id = {"s": visit.job.id, "e": visit.estimate.id, "i": visit.invoice.id}[kind]
+    object_id = {
+        "s": visit.job.id,
+        "e": visit.estimate.id,
+        "i": visit.invoice.id,
+        "r": visit.appointment.id,
+    }[kind]
     good = token(kind, visit.company.id, object_id)
     body, _, mac = good.partition(".")
     bad = [
@@ -93,7 +98,8 @@ def test_tampered_expired_wrong_kind_and_other_company_tokens_get_a_friendly_404
     for t in bad:
         response = client.get(f"/{kind}/{t}")
         assert response.status_code == 404, t
-        assert "Link not found" in response.text
+        assert "Page not found" in response.text
+        assert "This link is not valid or has expired." in response.text
         assert "Pat Doe" not in response.text and visit.invoice.number not in response.text
         assert "Traceback" not in response.text
 
@@ -211,3 +217,32 @@ def test_the_service_link_in_spanish_signs_the_spanish_text(
     client.post(link, data={**data, "name": "Ana Pérez", "method": "typed", "agree": "yes"})
     [ack] = _acks(session, visit)
     assert ack.language == "es" and "Trabajo realizado" in ack.summary_text
+
+
+@pytest.mark.parametrize(
+    ("path", "touchpoint", "heading"),
+    [
+        ("/v1/jobs/{job}/service-link", "service_link", "Your visit summary"),
+        ("/v1/estimates/{estimate}/send", "estimate", "Estimate EST-"),
+        ("/v1/invoices/{invoice}/send", "invoice", "Invoice INV-"),
+    ],
+)
+def test_the_links_messaging_sends_open_these_pages(
+    session: Session,
+    client: TestClient,
+    api: TestClient,
+    visit: Visit,
+    path: str,
+    touchpoint: str,
+    heading: str,
+) -> None:
+    ids = {"job": visit.job.id, "estimate": visit.estimate.id, "invoice": visit.invoice.id}
+    sent = api.post(path.format(**ids), json={"contact_ids": [visit.contact.id]})
+    assert sent.status_code in (200, 201, 202), sent.text
+    message = session.scalar(
+        select(Message).where(Message.touchpoint == touchpoint, Message.channel == "email")
+    )
+    assert message is not None and message.status == "queued"
+    link = next(w for w in message.body.split() if w.startswith("http://testserver/"))
+    page = client.get(link.removeprefix("http://testserver"))
+    assert page.status_code == 200 and heading in page.text

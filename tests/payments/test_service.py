@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from fieldlink.jobs.models import Payment
+from fieldlink.jobs.models import Payment, PaymentMethod
 from fieldlink.links.tokens import LinkMaker
 from fieldlink.messaging.models import Message
 from fieldlink.payments import (
@@ -26,6 +26,13 @@ from tests.factories.links import Visit, make_visit
 
 NOW = datetime(2026, 11, 23, 15, tzinfo=UTC)
 LINKS = LinkMaker(base_url="http://testserver", secret="test-secret")
+
+
+@pytest.fixture(autouse=True)
+def fresh_test_processor() -> None:
+    # The test processor's ledger lives in the process; ids repeat across rolled-back tests.
+    TestProcessor.ledger.clear()
+    TestProcessor.calls.clear()
 
 
 @pytest.fixture
@@ -165,3 +172,72 @@ def test_an_unreachable_processor_records_nothing(session: Session, visit: Visit
     assert visit.invoice.balance == Decimal("289.00")
     # The same form retried once the processor is back is charged (the key was not burnt).
     assert _pay(session, visit, "289.00", key="down-1").status == "paid"
+
+
+def test_a_charge_whose_commit_failed_is_recorded_by_the_retry_without_a_second_charge(
+    session: Session, visit: Visit
+) -> None:
+    # The processor charged, then our transaction was lost (crash, failed commit).
+    key = f"pay:invoice:{visit.invoice.id}:lost-commit"
+    savepoint = session.begin_nested()
+    first = _pay(session, visit, "289.00", key="lost-commit")
+    assert first.payment is not None
+    ref = first.payment.processor_ref
+    savepoint.rollback()
+    session.expire_all()
+    assert _payments(session, visit) == []
+    # The customer submits the same form again: the processor answers the same charge for
+    # the same key, and this time it is recorded once.
+    again = _pay(session, visit, "289.00", key="lost-commit")
+    assert again.status == "paid" and again.payment is not None
+    assert again.payment.processor_ref == ref
+    assert TestProcessor.calls.count(key) == 2  # asked twice, one charge (the same ref)
+    assert [p.status for p in _payments(session, visit)] == ["succeeded"]
+
+
+def test_a_saved_card_pays_and_is_linked_to_the_payment(session: Session, visit: Visit) -> None:
+    # The portal's flow: a processor customer, a card attached from a token, kept on file.
+    processor = TestProcessor()
+    customer_ref = processor.create_customer(name=visit.customer.name)
+    card = processor.attach_method(customer_ref=customer_ref, token_or_method="tok_mastercard")
+    method = PaymentMethod(
+        company_id=visit.company.id,
+        customer_id=visit.customer.id,
+        processor="test",
+        token=card.ref,
+        brand=card.brand,
+        last4=card.last4,
+    )
+    session.add(method)
+    session.flush()
+    assert [m.last4 for m in processor.list_methods(customer_ref=customer_ref)] == ["4444"]
+    outcome = pay_invoice(
+        session,
+        invoice=visit.invoice,
+        amount=Decimal("289.00"),
+        token_or_method=method.token,
+        idempotency_key=f"pay:invoice:{visit.invoice.id}:saved-1",
+        processor=processor,
+        links=LINKS,
+        now=NOW,
+        payment_method=method,
+        customer_ref=customer_ref,
+    )
+    assert outcome.status == "paid" and outcome.payment is not None
+    assert outcome.payment.payment_method_id == method.id
+    other = make_visit(session, visit.company.id)
+    with pytest.raises(PaymentRefused) as refused:
+        pay_invoice(
+            session,
+            invoice=other.invoice,
+            amount=Decimal("1.00"),
+            token_or_method=method.token,
+            idempotency_key=f"pay:invoice:{other.invoice.id}:saved-2",
+            processor=processor,
+            links=LINKS,
+            now=NOW,
+            payment_method=method,
+        )
+    assert refused.value.code == "method_not_of_customer"
+    processor.detach_method(method_ref=card.ref)
+    assert processor.list_methods(customer_ref=customer_ref) == []

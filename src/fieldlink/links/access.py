@@ -14,17 +14,14 @@ from fieldlink.config import Settings
 from fieldlink.db import MAX_ID
 from fieldlink.links.tokens import LinkMaker, read_token
 from fieldlink.pages import PageError
+from fieldlink.pages.brand import Brand
 from fieldlink.pages.i18n import N_
 
 T = TypeVar("T")
 
 
 def not_found() -> PageError:
-    return PageError(
-        404,
-        N_("This link is not valid or has expired."),
-        title=N_("Link not found"),
-    )
+    return PageError(404, N_("This link is not valid or has expired."))
 
 
 def settings_of(request: Request) -> Settings:
@@ -49,5 +46,7 @@ def open_link(
     company = session.get(Company, claim.company_id)
     if obj is None or company is None or obj.company_id != company.id:
         raise not_found()
-    request.state.page_company = company  # brands the error pages raised from here on
+    # Brand the error pages raised from here on (kept as values: see pages.render).
+    request.state.page_company = company
+    request.state.page_brand = Brand.of(company)
     return company, obj

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from fieldlink.accounts.models import Company
@@ -34,24 +34,29 @@ def decide_estimate(
 ) -> Estimate:
     """Record the customer's decision (once) and tell the office.
 
-    The row is locked first, so two tabs deciding at once can't both win; the loser (and
-    any later attempt) gets :class:`AlreadyDecided`.
+    Two tabs deciding at once can't both win: the loser (and any later attempt) gets
+    :class:`AlreadyDecided`.
     """
     if decision not in DECISIONS:
         raise ValueError(decision)
-    locked = session.scalar(
-        select(Estimate)
-        .where(Estimate.id == estimate.id, Estimate.company_id == company.id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
+    # One conditional UPDATE decides: atomic on PostgreSQL and SQLite alike (SQLite has no
+    # FOR UPDATE), so of two tabs deciding at once exactly one changes the row.
+    decided = session.execute(
+        update(Estimate)
+        .where(
+            Estimate.id == estimate.id,
+            Estimate.company_id == company.id,
+            Estimate.status == "sent",
+        )
+        .values(
+            status=decision, decided_at=now, customer_comment=comment.strip()[:MAX_COMMENT] or None
+        )
+        .execution_options(synchronize_session=False)
     )
-    assert locked is not None
-    if locked.status != "sent":
-        raise AlreadyDecided(locked.status)
-    locked.status = decision
-    locked.decided_at = now
-    locked.customer_comment = comment.strip()[:MAX_COMMENT] or None
-    session.flush()
+    session.refresh(estimate)
+    if decided.rowcount != 1:  # type: ignore[attr-defined]
+        raise AlreadyDecided(estimate.status)
+    locked = estimate  # decided by this request
     customer = session.get(Customer, locked.customer_id)
     job = session.get(Job, locked.job_id) if locked.job_id else None
     assert customer is not None

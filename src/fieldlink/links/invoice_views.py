@@ -27,6 +27,7 @@ from fieldlink.pages import csrf, i18n, render
 from fieldlink.pages.i18n import N_
 from fieldlink.pages.render import CSP
 from fieldlink.payments import PaymentRefused, pay_invoice, processor
+from fieldlink.payments.sandbox import PAGE_CARDS as TEST_CARDS
 from fieldlink.payments.service import submission_key
 from fieldlink.web.deps import DbSession
 
@@ -34,14 +35,6 @@ router = APIRouter(tags=["pages"], include_in_schema=False)
 
 _NONCE = re.compile(r"^[A-Za-z0-9_\-]{16,64}$")
 _AMOUNT = re.compile(r"^\$?\s*(\d{1,9}(?:,\d{3})*|\d+)(\.\d{1,2})?$")
-# What the test processor offers on the page (Stripe's test tokens).
-TEST_CARDS = (
-    ("tok_visa", N_("Visa ending 4242 (approved)")),
-    ("tok_mastercard", N_("Mastercard ending 4444 (approved)")),
-    ("tok_chargeDeclined", N_("Visa ending 0002 (declined)")),
-    ("tok_chargeDeclinedInsufficientFunds", N_("Visa ending 9995 (insufficient funds)")),
-    ("tok_chargeDeclinedExpiredCard", N_("Visa ending 0069 (expired card)")),
-)
 REFUSALS = {
     "invoice_paid": N_("This invoice is already paid. Nothing was charged."),
     "invoice_void": N_("This invoice was cancelled. Nothing was charged."),

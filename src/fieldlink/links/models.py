@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from fieldlink.db import Base, UTCDateTime
+from fieldlink.db import Base, JSONType, UTCDateTime
 
 SIGNATURE_METHODS = ("drawn", "typed")
 
@@ -34,3 +34,51 @@ class WorkAcknowledgement(Base):
     ip: Mapped[str | None] = mapped_column(String(45))
     user_agent: Mapped[str | None] = mapped_column(String(500))
     signed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+RESCHEDULE_KINDS = ("reschedule", "call", "cancel")
+
+
+class RescheduleRequest(Base):
+    """A customer's request, from the ``/r/`` link, to move, discuss or cancel a visit.
+
+    It never moves or cancels the appointment itself: the office is told (outbox) and
+    decides. ``submission_key`` (one per rendered form) makes a double submission one row.
+    """
+
+    __tablename__ = "reschedule_requests"
+    __table_args__ = (UniqueConstraint("company_id", "submission_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"))
+    appointment_id: Mapped[int] = mapped_column(
+        ForeignKey("appointments.id", ondelete="CASCADE"), index=True
+    )
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(20))
+    preferred_dates: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    time_of_day: Mapped[str] = mapped_column(String(10), default="any")
+    message: Mapped[str | None] = mapped_column(Text)
+    phone: Mapped[str | None] = mapped_column(String(40))
+    status: Mapped[str] = mapped_column(String(20), default="open")
+    submission_key: Mapped[str] = mapped_column(String(80))
+    ip: Mapped[str | None] = mapped_column(String(45))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+ATTACHMENT_KINDS = ("photo", "document")
+
+
+class JobAttachment(Base):
+    """A photo or document of the visit (by https URL on the company's file host), shown
+    on the job's service link."""
+
+    __tablename__ = "job_attachments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"))
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(10))
+    title: Mapped[str] = mapped_column(String(200))
+    url: Mapped[str] = mapped_column(String(2000))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)

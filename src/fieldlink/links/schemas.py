@@ -1,4 +1,4 @@
-"""API shapes for signed work acknowledgements."""
+"""API shapes for work acknowledgements, job attachments and reschedule requests."""
 
 from __future__ import annotations
 
@@ -6,9 +6,10 @@ import base64
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field, field_validator
 
-from fieldlink.links.models import WorkAcknowledgement
+from fieldlink.accounts.schemas import Input
+from fieldlink.links.models import JobAttachment, RescheduleRequest, WorkAcknowledgement
 
 
 class AcknowledgementOut(BaseModel):
@@ -43,3 +44,48 @@ class AcknowledgementOut(BaseModel):
 
 def data_url(png: bytes | None) -> str | None:
     return "data:image/png;base64," + base64.b64encode(png).decode() if png else None
+
+
+class RescheduleRequestOut(BaseModel):
+    id: int
+    appointment_id: int
+    customer_id: int
+    kind: Literal["reschedule", "call", "cancel"]
+    preferred_dates: list[str]
+    time_of_day: Literal["any", "am", "pm"]
+    message: str | None
+    phone: str | None
+    status: str
+    created_at: datetime
+
+    @classmethod
+    def of(cls, row: RescheduleRequest) -> RescheduleRequestOut:
+        return cls.model_validate(row, from_attributes=True)
+
+
+class AttachmentIn(Input):
+    kind: Literal["photo", "document"]
+    title: str = Field(min_length=1, max_length=200)
+    url: str = Field(max_length=2000)
+
+    @field_validator("url")
+    @classmethod
+    def _https(cls, v: str) -> str:
+        # Customer pages are served with a CSP allowing https images only, and a plain
+        # http link on an https page would be mixed content.
+        if not v.startswith("https://") or len(v) < 12 or any(c.isspace() for c in v):
+            raise ValueError("must be an https:// URL")
+        return v
+
+
+class AttachmentOut(BaseModel):
+    id: int
+    job_id: int
+    kind: Literal["photo", "document"]
+    title: str
+    url: str
+    created_at: datetime
+
+    @classmethod
+    def of(cls, row: JobAttachment) -> AttachmentOut:
+        return cls.model_validate(row, from_attributes=True)

@@ -16,6 +16,7 @@ from fieldlink.accounts.models import Company, User
 from fieldlink.accounts.service import settings_of
 from fieldlink.customers.models import Customer, Location
 from fieldlink.jobs.models import Appointment, AppointmentTechnician, Estimate, Invoice, Job
+from fieldlink.links.models import JobAttachment
 from fieldlink.messaging.notify import zone_of
 from fieldlink.pages.i18n import gettext_for
 
@@ -39,6 +40,8 @@ class VisitSummary:
     work_done: str
     estimates: tuple[Estimate, ...]
     invoices: tuple[Invoice, ...]
+    photos: tuple[JobAttachment, ...]
+    documents: tuple[JobAttachment, ...]
 
 
 def _address(location: Location | None) -> str:
@@ -46,6 +49,16 @@ def _address(location: Location | None) -> str:
         return ""
     parts = [location.line1, location.line2, location.city, location.region, location.postcode]
     return ", ".join(p for p in parts if p)
+
+
+def attachments_of(session: Session, job: Job) -> list[JobAttachment]:
+    return list(
+        session.scalars(
+            select(JobAttachment)
+            .where(JobAttachment.job_id == job.id, JobAttachment.company_id == job.company_id)
+            .order_by(JobAttachment.id)
+        )
+    )
 
 
 def visit_summary(
@@ -93,6 +106,7 @@ def visit_summary(
             .order_by(Invoice.id)
         )
     )
+    attachments = attachments_of(session, job)
     return VisitSummary(
         company_name=company.name,
         job_id=job.id,
@@ -104,6 +118,8 @@ def visit_summary(
         work_done=(job.description or "").strip(),
         estimates=estimates,
         invoices=invoices,
+        photos=tuple(a for a in attachments if a.kind == "photo"),
+        documents=tuple(a for a in attachments if a.kind == "document"),
     )
 
 

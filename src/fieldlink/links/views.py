@@ -213,7 +213,11 @@ def decide_estimate_link(
         decide_estimate(
             session, company=company, estimate=estimate, decision=decision, comment=comment, now=now
         )
-    except AlreadyDecided:
-        notice = N_("This estimate was already answered, so nothing was changed.")
+    except AlreadyDecided as exc:
+        notice = (
+            N_("This estimate was already answered, so nothing was changed.")
+            if str(exc) in DECISIONS
+            else N_("This estimate is not ready yet.")
+        )
         return _estimate_page(request, **page, status=409, notice=notice)
     return RedirectResponse(f"/e/{token}?decided=1", status_code=303)

@@ -64,16 +64,17 @@ def render(
     ``company`` brands the page (logo, colour, website); it is also remembered on
     ``request.state`` so an error raised later in the request is branded too.
     """
-    if company is None:
-        company = getattr(request.state, "page_company", None)
-    else:
+    if company is not None:
         request.state.page_company = company
+        # Keep the brand itself, not only the row: an error page rendered after the
+        # request's session was rolled back and closed can't load a detached company.
+        request.state.page_brand = Brand.of(company)
     lang = i18n.choose(request)
     page_context: dict[str, Any] = {
         "request": request,
         "lang": lang,
         "languages": i18n.LANGUAGES,
-        "brand": Brand.of(company) if company is not None else None,
+        "brand": getattr(request.state, "page_brand", None),
         "csrf_token": csrf.token(request),
         "csrf_field": csrf.FIELD,
         "path": request.url.path,

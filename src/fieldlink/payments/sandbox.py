@@ -52,6 +52,15 @@ CARDS: dict[str, TestCard] = {
     ),
 }
 
+# The cards a page offers while the ``test`` processor is configured (invoice link, portal).
+PAGE_CARDS = (
+    ("tok_visa", N_("Visa ending 4242 (approved)")),
+    ("tok_mastercard", N_("Mastercard ending 4444 (approved)")),
+    ("tok_chargeDeclined", N_("Visa ending 0002 (declined)")),
+    ("tok_chargeDeclinedInsufficientFunds", N_("Visa ending 9995 (insufficient funds)")),
+    ("tok_chargeDeclinedExpiredCard", N_("Visa ending 0069 (expired card)")),
+)
+
 
 def card_of(token_or_method: str) -> tuple[str, TestCard] | None:
     """The test card a token (``tok_visa``), test method (``pm_card_visa``) or attached
@@ -89,7 +98,10 @@ class TestProcessor:
         with self._lock:
             self.calls.append(idempotency_key)
             if idempotency_key in self.ledger:
-                return self.ledger[idempotency_key]
+                first = self.ledger[idempotency_key]
+                if first.amount != amount:  # as Stripe: a key is bound to its parameters
+                    raise ValueError("idempotency key reused with other parameters")
+                return first
             ref = "pi_test_" + hashlib.sha256(idempotency_key.encode()).hexdigest()[:24]
             found = card_of(token_or_method)
             if found is None:

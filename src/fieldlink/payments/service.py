@@ -13,7 +13,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Literal
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -62,8 +62,16 @@ def submission_key(invoice_id: int, nonce: str) -> str:
 
 
 def _locked_invoice(session: Session, invoice: Invoice) -> Invoice:
-    # Lock the row (PostgreSQL) for the whole attempt: a second submission waits, then
-    # finds the first one's payment or the new balance.
+    # Lock the row for the whole attempt: a second submission waits, then finds the first
+    # one's payment or the new balance. PostgreSQL: FOR UPDATE. SQLite ignores FOR UPDATE,
+    # so write first (a no-op update): that takes the database's write lock before the
+    # balance is read, and a concurrent payer can't charge against a stale balance.
+    session.execute(
+        update(Invoice)
+        .where(Invoice.id == invoice.id, Invoice.company_id == invoice.company_id)
+        .values(updated_at=Invoice.updated_at)
+        .execution_options(synchronize_session=False)
+    )
     locked = session.scalar(
         select(Invoice)
         .where(Invoice.id == invoice.id, Invoice.company_id == invoice.company_id)
