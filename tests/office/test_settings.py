@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
@@ -10,11 +12,11 @@ from sqlalchemy.orm import Session
 from fieldlink.accounts.models import Company
 from fieldlink.accounts.service import settings_of
 from fieldlink.jobs.models import StatusCode
-from fieldlink.messaging.models import TemplateOverride
+from fieldlink.messaging.models import Message, TemplateOverride
 from fieldlink.outbox.models import OutboxJob
 from tests.conftest import Tenant
 from tests.office.helpers import make_staff, new_client, post_form, sign_in
-from tests.office.seed import ready_company
+from tests.office.seed import make_visit, ready_company
 
 
 @pytest.fixture
@@ -214,3 +216,41 @@ def test_a_logo_upload_becomes_the_brand_logo_at_a_public_url(
         files={"logo": ("big.png", PNG + b"\x00" * 600_000, "image/png")},
     )
     assert big.status_code == 422 and "512 KB" in big.text
+
+
+def test_a_notification_switched_off_by_text_is_logged_not_sent_with_the_reason(
+    admin: TestClient, session: Session, tenant: Tenant
+) -> None:
+    form: dict[str, str] = {}
+    for tp in (
+        "appointment_confirmation",
+        "service_reminder",
+        "en_route",
+        "service_link",
+        "estimate",
+        "invoice",
+        "review_request",
+    ):
+        form.update({f"{tp}_enabled": "on", f"{tp}_sms": "on", f"{tp}_email": "on"})
+    del form["service_reminder_sms"]  # reminders by email only
+    assert post_form(admin, "/office/settings/notifications", form).status_code == 303
+    s = settings_of(_company(session, tenant))
+    assert s.notifications["service_reminder"].channels == ["email"]
+    day = date(2031, 3, 4)
+    make_visit(session, tenant.company_id, day=day, name="Ann")
+    r = post_form(
+        admin,
+        "/office/appointments/reminders",
+        {
+            "date_from": day.isoformat(),
+            "date_to": day.isoformat(),
+            "scope": "filter",
+            "contact_roles": ["owner"],
+            "channels": ["sms", "email"],
+        },
+    )
+    assert "1 queued" in r.text and "notification_disabled" in r.text
+    by_channel = {m.channel: m for m in session.scalars(select(Message))}
+    assert by_channel["email"].status == "queued"
+    assert by_channel["sms"].status == "suppressed"
+    assert by_channel["sms"].reasons[0]["code"] == "notification_disabled"

@@ -14,7 +14,12 @@ from starlette.datastructures import UploadFile
 from starlette.responses import Response
 
 from fieldlink.accounts.models import User
-from fieldlink.accounts.schemas import CompanyPatch, CompanySettings, PortalSettings
+from fieldlink.accounts.schemas import (
+    CONFIGURABLE_TOUCHPOINTS,
+    CompanyPatch,
+    CompanySettings,
+    PortalSettings,
+)
 from fieldlink.accounts.service import settings_of, update_company
 from fieldlink.db import MAX_ID, get_scoped, utcnow
 from fieldlink.errors import FieldlinkError
@@ -74,6 +79,7 @@ def _settings_page(
             "form": form or {},
             "notice": NOTICES.get(request.query_params.get("notice") or ""),
             "roles": labels.CONTACT_ROLE,
+            "touchpoints": CONFIGURABLE_TOUCHPOINTS,
         },
         status=status,
     )
@@ -190,6 +196,35 @@ async def save_marketing(request: Request, staff: AdminOnly, session: DbSession)
             }
         )
         update_company(session, company=staff.company, patch=CompanyPatch(settings=settings))
+    except (ValidationError, FieldlinkError) as exc:
+        session.rollback()
+        return _settings_page(request, staff, session, errors=_errors(exc), status=422)
+    return _saved()
+
+
+@router.post(
+    "/office/settings/notifications",
+    response_class=Response,
+    dependencies=[Depends(csrf.verify)],
+)
+async def save_notifications(request: Request, staff: AdminOnly, session: DbSession) -> Response:
+    """Per touchpoint: on or off, and by text, email or both (messaging/service.py holds a
+    switched-off notice as ``notification_disabled``, so the log says why)."""
+    form = await request.form()
+    notifications = {
+        tp: {
+            "enabled": form.get(f"{tp}_enabled") == "on",
+            "channels": [c for c in ("sms", "email") if f"{tp}_{c}" in form],
+        }
+        for tp in CONFIGURABLE_TOUCHPOINTS
+    }
+    try:
+        merged = {**settings_of(staff.company).model_dump(), "notifications": notifications}
+        update_company(
+            session,
+            company=staff.company,
+            patch=CompanyPatch(settings=CompanySettings.model_validate(merged)),
+        )
     except (ValidationError, FieldlinkError) as exc:
         session.rollback()
         return _settings_page(request, staff, session, errors=_errors(exc), status=422)
