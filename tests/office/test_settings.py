@@ -11,10 +11,14 @@ from sqlalchemy.orm import Session
 
 from fieldlink.accounts.models import Company
 from fieldlink.accounts.service import settings_of
-from fieldlink.jobs.models import StatusCode
+from fieldlink.db import utcnow
+from fieldlink.jobs.models import Appointment, StatusCode
+from fieldlink.links.tokens import LinkMaker
+from fieldlink.messaging import touchpoints
 from fieldlink.messaging.models import Message, TemplateOverride
 from fieldlink.outbox.models import OutboxJob
 from tests.conftest import Tenant
+from tests.factories.customers import make_contact, make_method
 from tests.office.helpers import make_staff, new_client, post_form, sign_in
 from tests.office.seed import make_visit, ready_company
 
@@ -254,3 +258,42 @@ def test_a_notification_switched_off_by_text_is_logged_not_sent_with_the_reason(
     assert by_channel["email"].status == "queued"
     assert by_channel["sms"].status == "suppressed"
     assert by_channel["sms"].reasons[0]["code"] == "notification_disabled"
+
+
+def test_the_confirmation_goes_to_the_contact_roles_chosen_in_settings(
+    admin: TestClient, session: Session, tenant: Tenant
+) -> None:
+    form = {
+        "appointment_confirmation_enabled": "on",
+        "appointment_confirmation_email": "on",
+        "appointment_confirmation_roles": ["site"],
+    }
+    assert post_form(admin, "/office/settings/notifications", form).status_code == 303
+    v = make_visit(session, tenant.company_id, day=date(2031, 3, 4), name="Owner Person")
+    site = make_contact(
+        session,
+        company_id=tenant.company_id,
+        customer_id=v.customer_id,
+        name="Site Sam",
+        role="site",
+        primary=False,
+    )
+    make_method(
+        session,
+        company_id=tenant.company_id,
+        customer_id=v.customer_id,
+        contact_id=site.id,
+        value="sam@example.com",
+    )
+    session.commit()
+    appointment = session.get(Appointment, v.appointment_id)
+    assert appointment is not None
+    result = touchpoints.confirm(
+        session,
+        company=_company(session, tenant),
+        appointment=appointment,
+        links=LinkMaker(base_url="http://testserver", secret="s"),
+        now=utcnow(),
+    )
+    sent = session.scalars(select(Message).where(Message.id.in_(result.message_ids))).all()
+    assert [m.to for m in sent] == ["sam@example.com"]  # email only, to the site contact

@@ -114,6 +114,10 @@ def _sms_and_email() -> list[Literal["sms", "email"]]:
 class TouchpointNotification(Input):
     enabled: bool = True
     channels: list[Literal["sms", "email"]] = Field(default_factory=_sms_and_email)
+    # Who automatic notices (confirmation, review request) go to; empty = their default.
+    contact_roles: list[Literal["owner", "financial", "scheduling", "site", "other"]] = Field(
+        default_factory=list
+    )
 
 
 class CompanySettings(Input):

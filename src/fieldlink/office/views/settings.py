@@ -35,6 +35,8 @@ from fieldlink.web.deps import DbSession
 
 router = APIRouter(route_class=OfficeRoute, include_in_schema=False)
 PORTAL_TOGGLES = [name for name, f in PortalSettings.model_fields.items() if f.annotation is bool]
+# Sent without anyone choosing recipients, so the company chooses their contact roles here.
+AUTOMATIC = ("appointment_confirmation", "review_request")
 NOTICES = {
     "saved": N_("Saved."),
     "number_requested": N_("A number is being set up in that area code; it shows here when ready."),
@@ -80,6 +82,7 @@ def _settings_page(
             "notice": NOTICES.get(request.query_params.get("notice") or ""),
             "roles": labels.CONTACT_ROLE,
             "touchpoints": CONFIGURABLE_TOUCHPOINTS,
+            "automatic": AUTOMATIC,
         },
         status=status,
     )
@@ -215,6 +218,9 @@ async def save_notifications(request: Request, staff: AdminOnly, session: DbSess
         tp: {
             "enabled": form.get(f"{tp}_enabled") == "on",
             "channels": [c for c in ("sms", "email") if f"{tp}_{c}" in form],
+            "contact_roles": [r for r in labels.CONTACT_ROLE if r in form.getlist(f"{tp}_roles")]
+            if tp in AUTOMATIC
+            else [],
         }
         for tp in CONFIGURABLE_TOUCHPOINTS
     }
