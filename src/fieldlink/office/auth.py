@@ -88,7 +88,8 @@ def login(
     matches = [user for user, _ in candidates if verify_password(user.password_hash, password)]
     if not candidates:
         verify_password(None, password)  # same cost as a wrong password
-    session.add(LoginAttempt(email=address, ip=ip, succeeded=len(matches) == 1, at=now))
+    # A right password that only needs the company code named is not a failed guess.
+    session.add(LoginAttempt(email=address, ip=ip, succeeded=bool(matches), at=now))
     if len(matches) > 1:
         return LoginOutcome(error="choose_company")
     if not matches:

@@ -3,6 +3,7 @@ an ETA to the contacts they pick, status codes, and sending the service link."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, time, timedelta
 
 from fastapi import APIRouter, Depends, Path, Request
@@ -218,8 +219,8 @@ def _job_location(session: DbSession, appointment: Appointment) -> int | None:
     return job.location_id if job else None
 
 
-def _error_text(_: object, exc: FieldlinkError) -> str:
-    gettext = _  # the request's gettext
+def _error_text(gettext: Callable[[str], str], exc: FieldlinkError) -> str:
+    """A domain error as a sentence for the technician, in their language."""
     field = exc.errors[0]["field"] if exc.errors else ""
     messages = {
         "eta": N_("That ETA has already passed."),
@@ -228,7 +229,7 @@ def _error_text(_: object, exc: FieldlinkError) -> str:
     text = messages.get(field) or {
         "appointment_cancelled": N_("This appointment was cancelled."),
     }.get(exc.code, N_("That did not work. Please reload and try again."))
-    return gettext(text)  # type: ignore[operator,no-any-return]
+    return gettext(text)
 
 
 @router.post(
