@@ -145,14 +145,14 @@ def test_template_editor_previews_counts_segments_saves_and_resets(
     assert listing.status_code == 200 and "Service reminder" in listing.text
     assert "Password reset" not in listing.text
     editor = admin.get("/office/settings/templates/service_reminder/sms")
-    assert editor.status_code == 200 and "SMS segments" in editor.text
+    assert editor.status_code == 200 and "SMS segments:" in editor.text
     preview = post_form(
         admin,
         "/office/settings/templates/service_reminder/sms/preview",
         {"body": "Hi {{ contact.first_name }}, see you {{ appointment.date }}.", "language": "en"},
     )
     assert preview.status_code == 200 and "Hi Maria, see you Tuesday, March 3." in preview.text
-    assert "1 SMS segments (GSM-7)" in preview.text and "<html" not in preview.text
+    assert "SMS segments: 1 (GSM-7)" in preview.text and "<html" not in preview.text
     broken = post_form(
         admin,
         "/office/settings/templates/service_reminder/sms",
