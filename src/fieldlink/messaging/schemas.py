@@ -26,6 +26,7 @@ Touchpoint = Literal[
     "conversation_reply",
     "keyword_reply",
     "staff_password_reset",
+    "staff_invite",
 ]
 Language = Literal["en", "es"]
 
