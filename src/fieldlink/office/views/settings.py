@@ -27,7 +27,15 @@ from fieldlink.jobs.dispatch import notification_of, update_status_code
 from fieldlink.jobs.models import StatusCode
 from fieldlink.jobs.schemas import StatusCodePatch
 from fieldlink.office import labels, logos
-from fieldlink.office.web import AdminOnly, OfficeRoute, Staff, not_found, page, settings_of_app
+from fieldlink.office.web import (
+    AdminOnly,
+    OfficeRoute,
+    PostedForm,
+    Staff,
+    not_found,
+    page,
+    settings_of_app,
+)
 from fieldlink.pages import csrf
 from fieldlink.pages.i18n import N_
 from fieldlink.sms import provisioning
@@ -113,8 +121,9 @@ def _saved() -> Response:
 @router.post(
     "/office/settings/company", response_class=Response, dependencies=[Depends(csrf.verify)]
 )
-async def save_company(request: Request, staff: AdminOnly, session: DbSession) -> Response:
-    form = await request.form()
+def save_company(
+    request: Request, staff: AdminOnly, session: DbSession, form: PostedForm
+) -> Response:
     poc = _opt(form.get("point_of_contact_user_id"))
     data: dict[str, Any] = {
         "name": _opt(form.get("name")) or "",
@@ -142,10 +151,11 @@ async def save_company(request: Request, staff: AdminOnly, session: DbSession) -
 
 
 @router.post("/office/settings/logo", response_class=Response, dependencies=[Depends(csrf.verify)])
-async def upload_logo(request: Request, staff: AdminOnly, session: DbSession) -> Response:
-    form = await request.form()
+def upload_logo(
+    request: Request, staff: AdminOnly, session: DbSession, form: PostedForm
+) -> Response:
     upload = form.get("logo")
-    data = await upload.read(logos.MAX_BYTES + 1) if isinstance(upload, UploadFile) else b""
+    data = upload.file.read(logos.MAX_BYTES + 1) if isinstance(upload, UploadFile) else b""
     try:
         logos.save_logo(
             session,
@@ -180,8 +190,9 @@ def logo(session: DbSession, company_id: int = Path(ge=1, le=MAX_ID)) -> Respons
 @router.post(
     "/office/settings/marketing", response_class=Response, dependencies=[Depends(csrf.verify)]
 )
-async def save_marketing(request: Request, staff: AdminOnly, session: DbSession) -> Response:
-    form = await request.form()
+def save_marketing(
+    request: Request, staff: AdminOnly, session: DbSession, form: PostedForm
+) -> Response:
     data: dict[str, Any] = {
         "marketing_suite": form.get("marketing_suite") == "on",
         "double_opt_in": form.get("double_opt_in") == "on",
@@ -210,10 +221,11 @@ async def save_marketing(request: Request, staff: AdminOnly, session: DbSession)
     response_class=Response,
     dependencies=[Depends(csrf.verify)],
 )
-async def save_notifications(request: Request, staff: AdminOnly, session: DbSession) -> Response:
+def save_notifications(
+    request: Request, staff: AdminOnly, session: DbSession, form: PostedForm
+) -> Response:
     """Per touchpoint: on or off, and by text, email or both (messaging/service.py holds a
     switched-off notice as ``notification_disabled``, so the log says why)."""
-    form = await request.form()
     notifications = {
         tp: {
             "enabled": form.get(f"{tp}_enabled") == "on",
@@ -240,9 +252,10 @@ async def save_notifications(request: Request, staff: AdminOnly, session: DbSess
 @router.post(
     "/office/settings/sms-number", response_class=Response, dependencies=[Depends(csrf.verify)]
 )
-async def request_sms_number(request: Request, staff: AdminOnly, session: DbSession) -> Response:
+def request_sms_number(
+    request: Request, staff: AdminOnly, session: DbSession, form: PostedForm
+) -> Response:
     """Provision a number in an area code through the provider adapter (an outbox job)."""
-    form = await request.form()
     area = _opt(form.get("area_code")) or ""
     try:
         provisioning.request_number(session, company=staff.company, area_code=area, now=utcnow())
@@ -263,14 +276,14 @@ async def request_sms_number(request: Request, staff: AdminOnly, session: DbSess
     response_class=Response,
     dependencies=[Depends(csrf.verify)],
 )
-async def save_status_code(
+def save_status_code(
     request: Request,
     staff: AdminOnly,
     session: DbSession,
+    form: PostedForm,
     code_id: int = Path(ge=1, le=MAX_ID),
 ) -> Response:
     code: StatusCode = get_scoped(session, StatusCode, code_id, staff.company_id, "status code")
-    form = await request.form()
     data = {
         "notification": {
             "enabled": form.get("enabled") == "on",

@@ -15,7 +15,7 @@ from fieldlink.accounts.service import create_user, get_user, update_user
 from fieldlink.db import MAX_ID, utcnow
 from fieldlink.errors import FieldlinkError
 from fieldlink.office import auth
-from fieldlink.office.web import AdminOnly, OfficeRoute, Staff, page, settings_of_app
+from fieldlink.office.web import AdminOnly, OfficeRoute, PostedForm, Staff, page, settings_of_app
 from fieldlink.pages import csrf
 from fieldlink.pages.i18n import N_
 from fieldlink.web.deps import DbSession
@@ -68,13 +68,13 @@ def users_page(request: Request, staff: AdminOnly, session: DbSession) -> HTMLRe
 
 
 @router.post("/office/settings/users", response_class=Response, dependencies=[Depends(csrf.verify)])
-async def add_user(request: Request, staff: AdminOnly, session: DbSession) -> Response:
-    form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
+def add_user(request: Request, staff: AdminOnly, session: DbSession, form: PostedForm) -> Response:
+    fields = {k: v for k, v in form.items() if isinstance(v, str)}
     data = {
-        "name": form.get("name", "").strip(),
-        "email": form.get("email", "").strip(),
-        "phone": form.get("phone", "").strip() or None,
-        "role": form.get("role", ""),
+        "name": fields.get("name", "").strip(),
+        "email": fields.get("email", "").strip(),
+        "phone": fields.get("phone", "").strip() or None,
+        "role": fields.get("role", ""),
     }
     try:
         user = create_user(session, company_id=staff.company_id, data=UserIn.model_validate(data))
@@ -93,7 +93,7 @@ async def add_user(request: Request, staff: AdminOnly, session: DbSession) -> Re
             }
         else:
             errors = {"email": exc.detail}
-        return _page(request, staff, session, errors=errors, form=form, status=422)
+        return _page(request, staff, session, errors=errors, form=fields, status=422)
     return RedirectResponse("/office/settings/users?notice=invited", status_code=303)
 
 
