@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from fieldlink.accounts.models import Company
 from fieldlink.accounts.service import create_company
+from fieldlink.customers.models import Customer
 from fieldlink.db import utcnow
 from fieldlink.messaging.models import Message
 from fieldlink.sms import inbound
@@ -104,7 +105,7 @@ def test_template_editor_previews_as_you_type_and_saves(
     body.fill("Hi {{ contact.first_name }}! {{ company.name }} visits {{ appointment.date }}.")
     preview = page.get_by_test_id("preview-body")
     preview.filter(has_text="Hi Maria! Acme Heating & Air visits Tuesday, March 3.").wait_for()
-    assert "1 SMS segments" in page.locator("#segments").inner_text()
+    assert "SMS segments: 1" in page.locator("#segments").inner_text()
     assert axe_violations(page) == []
     page.screenshot(
         path=str(live_server.screenshots / "office-template-preview.png"), full_page=True
@@ -183,3 +184,40 @@ def test_a_technician_marks_on_my_way_on_a_phone(
             )
         ).all()
         assert sent and all(m.status == "queued" for m in sent)
+
+
+def test_every_office_page_is_axe_clean_in_english_and_spanish(
+    live_server: LiveServer, seeded: Seeded, browser_page: Any
+) -> None:
+    page = browser_page
+    sign_in(page, live_server, seeded.owner)
+    with live_server.session() as session:
+        message_id = session.scalar(
+            select(Message.id).where(Message.company_id == seeded.company_id)
+        )
+        customer_id = session.scalar(
+            select(Customer.id).where(Customer.company_id == seeded.company_id)
+        )
+    paths = [
+        "/office/",
+        "/office/customers",
+        f"/office/customers/{customer_id}",
+        "/office/messages",
+        f"/office/messages/{message_id}",
+        "/office/inbox",
+        f"/office/inbox/{seeded.conversation_id}",
+        "/office/settings",
+        "/office/settings/templates",
+        "/office/settings/users",
+        "/office/today",
+    ]
+    for lang in ("en", "es"):
+        for path in paths:
+            response = page.goto(f"{live_server.url}{path}{'&' if '?' in path else '?'}lang={lang}")
+            assert response.status == 200, path
+            assert axe_violations(page) == [], (lang, path)
+    page.goto(f"{live_server.url}/office/settings?lang=es")
+    assert page.get_by_role("heading", level=1).inner_text() == "Ajustes"
+    page.screenshot(path=str(live_server.screenshots / "office-settings-es.png"), full_page=True)
+    page.goto(f"{live_server.url}/office/?lang=en")
+    page.screenshot(path=str(live_server.screenshots / "office-dashboard.png"), full_page=True)

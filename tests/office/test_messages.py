@@ -49,6 +49,8 @@ def test_the_log_filters_by_status_and_explains_a_suppressed_message(
     assert "Ann Early" in everything.text and "Dee Nope" in everything.text
     suppressed = office.get("/office/messages", params={"status": "suppressed"})
     assert "Dee Nope" in suppressed.text and "Ann Early" not in suppressed.text
+    one_customer = office.get("/office/messages", params={"customer_id": dns.customer_id})
+    assert "Dee Nope" in one_customer.text and "Ann Early" not in one_customer.text
     message = session.scalar(
         select(Message).where(Message.customer_id == dns.customer_id, Message.channel == "sms")
     )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
@@ -9,12 +11,16 @@ from sqlalchemy.orm import Session
 
 from fieldlink.accounts.models import Company
 from fieldlink.accounts.service import settings_of
-from fieldlink.jobs.models import StatusCode
-from fieldlink.messaging.models import TemplateOverride
+from fieldlink.db import utcnow
+from fieldlink.jobs.models import Appointment, StatusCode
+from fieldlink.links.tokens import LinkMaker
+from fieldlink.messaging import touchpoints
+from fieldlink.messaging.models import Message, TemplateOverride
 from fieldlink.outbox.models import OutboxJob
 from tests.conftest import Tenant
+from tests.factories.customers import make_contact, make_method
 from tests.office.helpers import make_staff, new_client, post_form, sign_in
-from tests.office.seed import ready_company
+from tests.office.seed import make_visit, ready_company
 
 
 @pytest.fixture
@@ -139,14 +145,14 @@ def test_template_editor_previews_counts_segments_saves_and_resets(
     assert listing.status_code == 200 and "Service reminder" in listing.text
     assert "Password reset" not in listing.text
     editor = admin.get("/office/settings/templates/service_reminder/sms")
-    assert editor.status_code == 200 and "SMS segments" in editor.text
+    assert editor.status_code == 200 and "SMS segments:" in editor.text
     preview = post_form(
         admin,
         "/office/settings/templates/service_reminder/sms/preview",
         {"body": "Hi {{ contact.first_name }}, see you {{ appointment.date }}.", "language": "en"},
     )
     assert preview.status_code == 200 and "Hi Maria, see you Tuesday, March 3." in preview.text
-    assert "1 SMS segments (GSM-7)" in preview.text and "<html" not in preview.text
+    assert "SMS segments: 1 (GSM-7)" in preview.text and "<html" not in preview.text
     broken = post_form(
         admin,
         "/office/settings/templates/service_reminder/sms",
@@ -214,3 +220,80 @@ def test_a_logo_upload_becomes_the_brand_logo_at_a_public_url(
         files={"logo": ("big.png", PNG + b"\x00" * 600_000, "image/png")},
     )
     assert big.status_code == 422 and "512 KB" in big.text
+
+
+def test_a_notification_switched_off_by_text_is_logged_not_sent_with_the_reason(
+    admin: TestClient, session: Session, tenant: Tenant
+) -> None:
+    form: dict[str, str] = {}
+    for tp in (
+        "appointment_confirmation",
+        "service_reminder",
+        "en_route",
+        "service_link",
+        "estimate",
+        "invoice",
+        "review_request",
+    ):
+        form.update({f"{tp}_enabled": "on", f"{tp}_sms": "on", f"{tp}_email": "on"})
+    del form["service_reminder_sms"]  # reminders by email only
+    assert post_form(admin, "/office/settings/notifications", form).status_code == 303
+    s = settings_of(_company(session, tenant))
+    assert s.notifications["service_reminder"].channels == ["email"]
+    day = date(2031, 3, 4)
+    make_visit(session, tenant.company_id, day=day, name="Ann")
+    r = post_form(
+        admin,
+        "/office/appointments/reminders",
+        {
+            "date_from": day.isoformat(),
+            "date_to": day.isoformat(),
+            "scope": "filter",
+            "contact_roles": ["owner"],
+            "channels": ["sms", "email"],
+        },
+    )
+    assert "1 queued" in r.text and "notification_disabled" in r.text
+    by_channel = {m.channel: m for m in session.scalars(select(Message))}
+    assert by_channel["email"].status == "queued"
+    assert by_channel["sms"].status == "suppressed"
+    assert by_channel["sms"].reasons[0]["code"] == "notification_disabled"
+
+
+def test_the_confirmation_goes_to_the_contact_roles_chosen_in_settings(
+    admin: TestClient, session: Session, tenant: Tenant
+) -> None:
+    form = {
+        "appointment_confirmation_enabled": "on",
+        "appointment_confirmation_email": "on",
+        "appointment_confirmation_roles": ["site"],
+    }
+    assert post_form(admin, "/office/settings/notifications", form).status_code == 303
+    v = make_visit(session, tenant.company_id, day=date(2031, 3, 4), name="Owner Person")
+    site = make_contact(
+        session,
+        company_id=tenant.company_id,
+        customer_id=v.customer_id,
+        name="Site Sam",
+        role="site",
+        primary=False,
+    )
+    make_method(
+        session,
+        company_id=tenant.company_id,
+        customer_id=v.customer_id,
+        contact_id=site.id,
+        value="sam@example.com",
+    )
+    session.commit()
+    appointment = session.get(Appointment, v.appointment_id)
+    assert appointment is not None
+    result = touchpoints.confirm(
+        session,
+        company=_company(session, tenant),
+        appointment=appointment,
+        links=LinkMaker(base_url="http://testserver", secret="s"),
+        now=utcnow(),
+    )
+    sent = session.scalars(select(Message).where(Message.id.in_(result.message_ids))).all()
+    assert [m.to for m in sent] == ["sam@example.com"]  # email only, to the site contact

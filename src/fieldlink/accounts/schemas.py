@@ -94,6 +94,32 @@ class PortalSettings(Input):
     hidden_columns: list[str] = Field(default_factory=list)
 
 
+# Customer notices a company may switch off, or limit to some channels, per touchpoint.
+# Keyword answers, replies and opt-in requests are not among them: those are owed.
+CONFIGURABLE_TOUCHPOINTS = (
+    "appointment_confirmation",
+    "service_reminder",
+    "en_route",
+    "service_link",
+    "estimate",
+    "invoice",
+    "review_request",
+)
+
+
+def _sms_and_email() -> list[Literal["sms", "email"]]:
+    return ["sms", "email"]
+
+
+class TouchpointNotification(Input):
+    enabled: bool = True
+    channels: list[Literal["sms", "email"]] = Field(default_factory=_sms_and_email)
+    # Who automatic notices (confirmation, review request) go to; empty = their default.
+    contact_roles: list[Literal["owner", "financial", "scheduling", "site", "other"]] = Field(
+        default_factory=list
+    )
+
+
 class CompanySettings(Input):
     marketing_suite: bool = False
     double_opt_in: bool = False
@@ -116,6 +142,17 @@ class CompanySettings(Input):
 
     quiet_hours: QuietHours = Field(default_factory=QuietHours)
     portal: PortalSettings = Field(default_factory=PortalSettings)
+    notifications: dict[str, TouchpointNotification] = Field(default_factory=dict)
+
+    @field_validator("notifications")
+    @classmethod
+    def _touchpoints(
+        cls, v: dict[str, TouchpointNotification]
+    ) -> dict[str, TouchpointNotification]:
+        unknown = sorted(set(v) - set(CONFIGURABLE_TOUCHPOINTS))
+        if unknown:
+            raise ValueError(f"not a configurable touchpoint: {', '.join(unknown)}")
+        return v
 
 
 class CompanyPatch(Input):

@@ -16,7 +16,7 @@ from fieldlink.errors import Conflict
 from fieldlink.jobs.models import Estimate, Invoice, Job
 from fieldlink.links.tokens import LinkMaker
 from fieldlink.messaging.audience import resolve
-from fieldlink.messaging.notify import NotifyResult, base_vars, notify
+from fieldlink.messaging.notify import NotifyResult, base_vars, configured_roles, notify
 from fieldlink.messaging.service import Refs
 
 
@@ -80,7 +80,11 @@ def request_review(session: Session, *, company: Company, job: Job, now: datetim
     if not review_url or customer is None:
         return NotifyResult()
     targets = resolve(
-        session, company_id=company.id, customer_id=customer.id, location_id=job.location_id
+        session,
+        company_id=company.id,
+        customer_id=customer.id,
+        roles=configured_roles(company, "review_request", ()),
+        location_id=job.location_id,
     )
     variables = base_vars(
         session, company=company, customer=customer, job=job, appointment=None, technician=None

@@ -54,6 +54,14 @@ class NotifyResult:
         }
 
 
+def configured_roles(
+    company: Company, touchpoint: str, default: tuple[str, ...]
+) -> tuple[str, ...]:
+    """The contact roles the company chose for an automatic touchpoint, else ``default``."""
+    setting = (company.settings or {}).get("notifications", {}).get(touchpoint) or {}
+    return tuple(setting.get("contact_roles") or default)
+
+
 def zone_of(company: Company, location: Location | None) -> ZoneInfo:
     return ZoneInfo(
         (location.time_zone if location and location.time_zone else None)

@@ -29,6 +29,7 @@ Touchpoint = Literal[
     "estimate_decision",
     "reschedule_request",
     "staff_password_reset",
+    "staff_invite",
 ]
 Language = Literal["en", "es"]
 

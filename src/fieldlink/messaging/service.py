@@ -94,6 +94,16 @@ def sender_blocks(company: Company, channel: str) -> list[dict[str, str]]:
     return []
 
 
+def notification_blocks(company: Company, touchpoint: str, channel: str) -> list[dict[str, str]]:
+    """The company turned this touchpoint off, or off on this channel (office settings)."""
+    setting = (company.settings or {}).get("notifications", {}).get(touchpoint)
+    if setting is None:
+        return []
+    if not setting.get("enabled", True) or channel not in setting.get("channels", (channel,)):
+        return [reason("notification_disabled")]
+    return []
+
+
 def template_for(
     session: Session, *, company_id: int, touchpoint: str, channel: str, language: str
 ) -> tuple[str | None, str] | None:
@@ -202,6 +212,7 @@ def queue_message(
     )
     reasons = [{"code": r.code, "message": r.message} for r in blocks.reasons]
     reasons += sender_blocks(company, channel)
+    reasons += notification_blocks(company, touchpoint, channel)
     source = template or template_for(
         session,
         company_id=company.id,

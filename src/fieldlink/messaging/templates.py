@@ -34,6 +34,7 @@ TOUCHPOINTS = (
     "estimate_decision",
     "reschedule_request",
     "staff_password_reset",
+    "staff_invite",
 )
 CHANNELS = ("sms", "email")
 MAX_TEMPLATE_CHARS = 20_000
@@ -202,6 +203,12 @@ DEFAULTS: dict[tuple[str, str], tuple[str | None, str]] = {
         "Hi {{ contact.first_name }},\n\nSomeone (we hope you) asked to reset your password "
         "for the {{ company.name }} office. Choose a new one within 30 minutes: {{ link }}\n\n"
         "If it was not you, ignore this email; your password stays as it is.",
+    ),
+    ("staff_invite", "email"): (
+        "Your {{ company.name }} office account",
+        "Hi {{ contact.first_name }},\n\n{{ company.name }} has made you an office account. "
+        "Choose your password within 3 days: {{ link }}\n\n"
+        "Then sign in with this email address.",
     ),
 }
 

@@ -23,7 +23,14 @@ from fieldlink.links.tokens import LinkMaker
 from fieldlink.messaging.audience import Target, resolve
 from fieldlink.messaging.bulk import Intent, queue_messages
 from fieldlink.messaging.models import Message
-from fieldlink.messaging.notify import NotifyResult, base_vars, clock, notify, zone_of
+from fieldlink.messaging.notify import (
+    NotifyResult,
+    base_vars,
+    clock,
+    configured_roles,
+    notify,
+    zone_of,
+)
 from fieldlink.messaging.service import Refs, record_status
 
 STALE_AFTER = timedelta(minutes=30)  # DESIGN.md: a status text older than this is expired
@@ -302,7 +309,7 @@ def confirm(
         session,
         company_id=company.id,
         customer_id=v.customer.id,
-        roles=("scheduling", "owner"),
+        roles=configured_roles(company, "appointment_confirmation", ("scheduling", "owner")),
         location_id=v.job.location_id,
     )
     return _notify_visit(

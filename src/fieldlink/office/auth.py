@@ -30,6 +30,7 @@ LOCKOUT_WINDOW = timedelta(minutes=15)
 MAX_FAILURES_PER_EMAIL = 5
 MAX_FAILURES_PER_IP = 30
 RESET_TTL = timedelta(minutes=30)
+INVITE_TTL = timedelta(days=3)
 MAX_RESETS_PER_HOUR = 3
 
 
@@ -88,7 +89,8 @@ def login(
     matches = [user for user, _ in candidates if verify_password(user.password_hash, password)]
     if not candidates:
         verify_password(None, password)  # same cost as a wrong password
-    session.add(LoginAttempt(email=address, ip=ip, succeeded=len(matches) == 1, at=now))
+    # A right password that only needs the company code named is not a failed guess.
+    session.add(LoginAttempt(email=address, ip=ip, succeeded=bool(matches), at=now))
     if len(matches) > 1:
         return LoginOutcome(error="choose_company")
     if not matches:
@@ -152,6 +154,10 @@ def end_session(session: Session, *, raw: str) -> None:
     session.execute(delete(StaffSession).where(StaffSession.token_hash == token_hash(raw)))
 
 
+def end_all_sessions(session: Session, *, user: User) -> None:
+    session.execute(delete(StaffSession).where(StaffSession.user_id == user.id))
+
+
 def set_password(session: Session, *, user: User, password: str) -> None:
     """Store a new password and sign every browser of the user out."""
     problem = password_problem(password)
@@ -184,32 +190,68 @@ def request_password_reset(session: Session, *, email: str, base_url: str, now: 
         )
         if (recent or 0) >= MAX_RESETS_PER_HOUR:
             continue  # a flood of reset emails is abuse of the person, not help
-        raw = secrets.token_urlsafe(32)
-        reset = PasswordReset(
-            company_id=company.id,
-            user_id=user.id,
-            token_hash=token_hash(raw),
-            created_at=now,
-            expires_at=now + RESET_TTL,
-        )
-        session.add(reset)
-        session.flush()
-        queue_staff_message(
+        _send_link(
             session,
             company=company,
             user=user,
-            touchpoint="staff_password_reset",
-            channel="email",
-            variables={
-                "company": {"name": company.name},
-                "contact": {"name": user.name, "first_name": user.name.split(" ")[0]},
-                "link": f"{base_url}/office/password-reset/{raw}",
-            },
-            idempotency_key=f"staff_password_reset:{reset.id}",
+            base_url=base_url,
             now=now,
+            touchpoint="staff_password_reset",
+            ttl=RESET_TTL,
         )
         sent += 1
     return sent
+
+
+def send_invite(
+    session: Session, *, company: Company, user: User, base_url: str, now: datetime
+) -> None:
+    """Email a new user a link to choose their password (valid for INVITE_TTL)."""
+    _send_link(
+        session,
+        company=company,
+        user=user,
+        base_url=base_url,
+        now=now,
+        touchpoint="staff_invite",
+        ttl=INVITE_TTL,
+    )
+
+
+def _send_link(
+    session: Session,
+    *,
+    company: Company,
+    user: User,
+    base_url: str,
+    now: datetime,
+    touchpoint: str,
+    ttl: timedelta,
+) -> None:
+    raw = secrets.token_urlsafe(32)
+    reset = PasswordReset(
+        company_id=company.id,
+        user_id=user.id,
+        token_hash=token_hash(raw),
+        created_at=now,
+        expires_at=now + ttl,
+    )
+    session.add(reset)
+    session.flush()
+    queue_staff_message(
+        session,
+        company=company,
+        user=user,
+        touchpoint=touchpoint,
+        channel="email",
+        variables={
+            "company": {"name": company.name},
+            "contact": {"name": user.name, "first_name": user.name.split(" ")[0]},
+            "link": f"{base_url}/office/password-reset/{raw}",
+        },
+        idempotency_key=f"{touchpoint}:{reset.id}",
+        now=now,
+    )
 
 
 def reset_for_token(session: Session, *, raw: str, now: datetime) -> PasswordReset | None:

@@ -38,6 +38,7 @@ TOUCHPOINT = {
     "conversation_reply": N_("Reply"),
     "keyword_reply": N_("Keyword answer"),
     "staff_password_reset": N_("Password reset"),
+    "staff_invite": N_("Office invitation"),
 }
 
 

@@ -14,6 +14,7 @@ from fieldlink.office.views import (
     signin,
     technician,
     templates,
+    users,
 )
 
 router = APIRouter(include_in_schema=False)
@@ -27,5 +28,6 @@ for module in (
     technician,
     templates,
     settings,
+    users,
 ):
     router.include_router(module.router)

@@ -15,6 +15,7 @@ from urllib.parse import quote
 from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.routing import APIRoute
+from starlette.datastructures import FormData
 from starlette.responses import Response
 
 from fieldlink.accounts.models import Company, User
@@ -146,6 +147,15 @@ def _admin(staff: Annotated[Staff, Depends(_staff)]) -> Staff:
 StaffOnly = Annotated[Staff, Depends(_staff)]
 OfficeOnly = Annotated[Staff, Depends(_office)]
 AdminOnly = Annotated[Staff, Depends(_admin)]
+
+
+async def _form(request: Request) -> FormData:
+    # Read (and cache) the form on the event loop, so handlers can be plain functions that
+    # FastAPI runs in its thread pool: database work never blocks other requests' polling.
+    return await request.form()
+
+
+PostedForm = Annotated[FormData, Depends(_form)]
 
 
 def links_for(request: Request) -> LinkMaker:

@@ -17,7 +17,7 @@ from fieldlink.jobs.models import APPOINTMENT_STATUSES
 from fieldlink.messaging import triggers
 from fieldlink.messaging.notify import NotifyResult
 from fieldlink.office import queries
-from fieldlink.office.web import OfficeOnly, OfficeRoute, links_for, page
+from fieldlink.office.web import OfficeOnly, OfficeRoute, PostedForm, links_for, page
 from fieldlink.pages import csrf
 from fieldlink.pages.i18n import N_, choose, gettext_for
 from fieldlink.web.deps import DbSession
@@ -149,11 +149,12 @@ def appointment_list(request: Request, staff: OfficeOnly, session: DbSession) ->
     response_class=HTMLResponse,
     dependencies=[Depends(csrf.verify)],
 )
-async def bulk_reminders(request: Request, staff: OfficeOnly, session: DbSession) -> HTMLResponse:
+def bulk_reminders(
+    request: Request, staff: OfficeOnly, session: DbSession, form: PostedForm
+) -> HTMLResponse:
     """Send service reminders to the chosen contact roles of the selected rows, or of every
     appointment of the filter, through the same service as ``POST /v1/reminders``."""
     _ = gettext_for(choose(request))
-    form = await request.form()
     filters = parse_filters(form, staff.company)
     roles = [r for r in form.getlist("contact_roles") if r in dict(CONTACT_ROLES)]
     channels = tuple(c for c in ("sms", "email") if c in form.getlist("channels"))

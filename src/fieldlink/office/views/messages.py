@@ -17,7 +17,7 @@ from fieldlink.web.deps import DbSession
 router = APIRouter(route_class=OfficeRoute, include_in_schema=False)
 PAGE_SIZE = 50
 # Bodies that carry a secret (a password-reset link) are never shown, even to the office.
-SECRET_TOUCHPOINTS = frozenset({"staff_password_reset"})
+SECRET_TOUCHPOINTS = frozenset({"staff_password_reset", "staff_invite"})
 
 
 def _int(raw: str | None) -> int | None:

@@ -14,7 +14,12 @@ from starlette.datastructures import UploadFile
 from starlette.responses import Response
 
 from fieldlink.accounts.models import User
-from fieldlink.accounts.schemas import CompanyPatch, CompanySettings, PortalSettings
+from fieldlink.accounts.schemas import (
+    CONFIGURABLE_TOUCHPOINTS,
+    CompanyPatch,
+    CompanySettings,
+    PortalSettings,
+)
 from fieldlink.accounts.service import settings_of, update_company
 from fieldlink.db import MAX_ID, get_scoped, utcnow
 from fieldlink.errors import FieldlinkError
@@ -22,7 +27,15 @@ from fieldlink.jobs.dispatch import notification_of, update_status_code
 from fieldlink.jobs.models import StatusCode
 from fieldlink.jobs.schemas import StatusCodePatch
 from fieldlink.office import labels, logos
-from fieldlink.office.web import AdminOnly, OfficeRoute, Staff, not_found, page, settings_of_app
+from fieldlink.office.web import (
+    AdminOnly,
+    OfficeRoute,
+    PostedForm,
+    Staff,
+    not_found,
+    page,
+    settings_of_app,
+)
 from fieldlink.pages import csrf
 from fieldlink.pages.i18n import N_
 from fieldlink.sms import provisioning
@@ -30,6 +43,8 @@ from fieldlink.web.deps import DbSession
 
 router = APIRouter(route_class=OfficeRoute, include_in_schema=False)
 PORTAL_TOGGLES = [name for name, f in PortalSettings.model_fields.items() if f.annotation is bool]
+# Sent without anyone choosing recipients, so the company chooses their contact roles here.
+AUTOMATIC = ("appointment_confirmation", "review_request")
 NOTICES = {
     "saved": N_("Saved."),
     "number_requested": N_("A number is being set up in that area code; it shows here when ready."),
@@ -74,6 +89,8 @@ def _settings_page(
             "form": form or {},
             "notice": NOTICES.get(request.query_params.get("notice") or ""),
             "roles": labels.CONTACT_ROLE,
+            "touchpoints": CONFIGURABLE_TOUCHPOINTS,
+            "automatic": AUTOMATIC,
         },
         status=status,
     )
@@ -104,8 +121,9 @@ def _saved() -> Response:
 @router.post(
     "/office/settings/company", response_class=Response, dependencies=[Depends(csrf.verify)]
 )
-async def save_company(request: Request, staff: AdminOnly, session: DbSession) -> Response:
-    form = await request.form()
+def save_company(
+    request: Request, staff: AdminOnly, session: DbSession, form: PostedForm
+) -> Response:
     poc = _opt(form.get("point_of_contact_user_id"))
     data: dict[str, Any] = {
         "name": _opt(form.get("name")) or "",
@@ -133,10 +151,11 @@ async def save_company(request: Request, staff: AdminOnly, session: DbSession) -
 
 
 @router.post("/office/settings/logo", response_class=Response, dependencies=[Depends(csrf.verify)])
-async def upload_logo(request: Request, staff: AdminOnly, session: DbSession) -> Response:
-    form = await request.form()
+def upload_logo(
+    request: Request, staff: AdminOnly, session: DbSession, form: PostedForm
+) -> Response:
     upload = form.get("logo")
-    data = await upload.read(logos.MAX_BYTES + 1) if isinstance(upload, UploadFile) else b""
+    data = upload.file.read(logos.MAX_BYTES + 1) if isinstance(upload, UploadFile) else b""
     try:
         logos.save_logo(
             session,
@@ -171,8 +190,9 @@ def logo(session: DbSession, company_id: int = Path(ge=1, le=MAX_ID)) -> Respons
 @router.post(
     "/office/settings/marketing", response_class=Response, dependencies=[Depends(csrf.verify)]
 )
-async def save_marketing(request: Request, staff: AdminOnly, session: DbSession) -> Response:
-    form = await request.form()
+def save_marketing(
+    request: Request, staff: AdminOnly, session: DbSession, form: PostedForm
+) -> Response:
     data: dict[str, Any] = {
         "marketing_suite": form.get("marketing_suite") == "on",
         "double_opt_in": form.get("double_opt_in") == "on",
@@ -197,11 +217,45 @@ async def save_marketing(request: Request, staff: AdminOnly, session: DbSession)
 
 
 @router.post(
+    "/office/settings/notifications",
+    response_class=Response,
+    dependencies=[Depends(csrf.verify)],
+)
+def save_notifications(
+    request: Request, staff: AdminOnly, session: DbSession, form: PostedForm
+) -> Response:
+    """Per touchpoint: on or off, and by text, email or both (messaging/service.py holds a
+    switched-off notice as ``notification_disabled``, so the log says why)."""
+    notifications = {
+        tp: {
+            "enabled": form.get(f"{tp}_enabled") == "on",
+            "channels": [c for c in ("sms", "email") if f"{tp}_{c}" in form],
+            "contact_roles": [r for r in labels.CONTACT_ROLE if r in form.getlist(f"{tp}_roles")]
+            if tp in AUTOMATIC
+            else [],
+        }
+        for tp in CONFIGURABLE_TOUCHPOINTS
+    }
+    try:
+        merged = {**settings_of(staff.company).model_dump(), "notifications": notifications}
+        update_company(
+            session,
+            company=staff.company,
+            patch=CompanyPatch(settings=CompanySettings.model_validate(merged)),
+        )
+    except (ValidationError, FieldlinkError) as exc:
+        session.rollback()
+        return _settings_page(request, staff, session, errors=_errors(exc), status=422)
+    return _saved()
+
+
+@router.post(
     "/office/settings/sms-number", response_class=Response, dependencies=[Depends(csrf.verify)]
 )
-async def request_sms_number(request: Request, staff: AdminOnly, session: DbSession) -> Response:
+def request_sms_number(
+    request: Request, staff: AdminOnly, session: DbSession, form: PostedForm
+) -> Response:
     """Provision a number in an area code through the provider adapter (an outbox job)."""
-    form = await request.form()
     area = _opt(form.get("area_code")) or ""
     try:
         provisioning.request_number(session, company=staff.company, area_code=area, now=utcnow())
@@ -222,14 +276,14 @@ async def request_sms_number(request: Request, staff: AdminOnly, session: DbSess
     response_class=Response,
     dependencies=[Depends(csrf.verify)],
 )
-async def save_status_code(
+def save_status_code(
     request: Request,
     staff: AdminOnly,
     session: DbSession,
+    form: PostedForm,
     code_id: int = Path(ge=1, le=MAX_ID),
 ) -> Response:
     code: StatusCode = get_scoped(session, StatusCode, code_id, staff.company_id, "status code")
-    form = await request.form()
     data = {
         "notification": {
             "enabled": form.get("enabled") == "on",

@@ -3,6 +3,7 @@ an ETA to the contacts they pick, status codes, and sending the service link."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, time, timedelta
 
 from fastapi import APIRouter, Depends, Path, Request
@@ -18,7 +19,15 @@ from fieldlink.messaging import documents, triggers
 from fieldlink.messaging.audience import usable
 from fieldlink.messaging.notify import NotifyResult, zone_of
 from fieldlink.office import queries
-from fieldlink.office.web import OfficeRoute, Staff, StaffOnly, links_for, not_found, page
+from fieldlink.office.web import (
+    OfficeRoute,
+    PostedForm,
+    Staff,
+    StaffOnly,
+    links_for,
+    not_found,
+    page,
+)
 from fieldlink.pages import csrf
 from fieldlink.pages.i18n import N_, choose, gettext_for
 from fieldlink.web.deps import DbSession
@@ -159,16 +168,16 @@ def _contact_ids(form: object) -> list[int]:
     response_class=HTMLResponse,
     dependencies=[Depends(csrf.verify)],
 )
-async def en_route(
+def en_route(
     request: Request,
     staff: StaffOnly,
     session: DbSession,
+    form: PostedForm,
     appointment_id: int = AppointmentId,
 ) -> HTMLResponse:
-    """ "On my way": the same service as ``POST /v1/appointments/{id}/en-route``."""
+    """On my way: the same service as ``POST /v1/appointments/{id}/en-route``."""
     _ = gettext_for(choose(request))
     appointment = _appointment(session, staff, appointment_id)
-    form = await request.form()
     contact_ids = _contact_ids(form)
     eta_raw = form.get("eta")
     eta = None
@@ -218,8 +227,8 @@ def _job_location(session: DbSession, appointment: Appointment) -> int | None:
     return job.location_id if job else None
 
 
-def _error_text(_: object, exc: FieldlinkError) -> str:
-    gettext = _  # the request's gettext
+def _error_text(gettext: Callable[[str], str], exc: FieldlinkError) -> str:
+    """A domain error as a sentence for the technician, in their language."""
     field = exc.errors[0]["field"] if exc.errors else ""
     messages = {
         "eta": N_("That ETA has already passed."),
@@ -228,7 +237,7 @@ def _error_text(_: object, exc: FieldlinkError) -> str:
     text = messages.get(field) or {
         "appointment_cancelled": N_("This appointment was cancelled."),
     }.get(exc.code, N_("That did not work. Please reload and try again."))
-    return gettext(text)  # type: ignore[operator,no-any-return]
+    return gettext(text)
 
 
 @router.post(
@@ -236,15 +245,15 @@ def _error_text(_: object, exc: FieldlinkError) -> str:
     response_class=HTMLResponse,
     dependencies=[Depends(csrf.verify)],
 )
-async def apply_status(
+def apply_status(
     request: Request,
     staff: StaffOnly,
     session: DbSession,
+    form: PostedForm,
     appointment_id: int = AppointmentId,
 ) -> HTMLResponse:
     _ = gettext_for(choose(request))
     appointment = _appointment(session, staff, appointment_id)
-    form = await request.form()
     raw = form.get("status_code_id")
     if not (isinstance(raw, str) and raw.isdigit() and 0 < int(raw) <= MAX_ID):
         return _render_visit(
@@ -278,15 +287,16 @@ async def apply_status(
     response_class=HTMLResponse,
     dependencies=[Depends(csrf.verify)],
 )
-async def service_link(
+def service_link(
     request: Request,
     staff: StaffOnly,
     session: DbSession,
+    form: PostedForm,
     appointment_id: int = AppointmentId,
 ) -> HTMLResponse:
     _ = gettext_for(choose(request))
     appointment = _appointment(session, staff, appointment_id)
-    contact_ids = _contact_ids(await request.form())
+    contact_ids = _contact_ids(form)
     if not contact_ids:
         return _render_visit(
             request, staff, session, appointment, error=_("Pick who to send it to."), status=422

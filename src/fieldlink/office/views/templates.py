@@ -17,7 +17,7 @@ from fieldlink.pages import csrf
 from fieldlink.web.deps import DbSession
 
 router = APIRouter(route_class=OfficeRoute, include_in_schema=False)
-STAFF_ONLY = frozenset({"staff_password_reset"})  # not customer wording
+STAFF_ONLY = frozenset({"staff_password_reset", "staff_invite"})  # not customer wording
 LANGUAGES = ("en", "es")
 
 
