@@ -124,3 +124,29 @@ def test_another_companys_customer_and_method_answer_404(
     )
     assert r.status_code == 404
     assert session.scalar(select(OptInRequest.id)) is None
+
+
+def test_the_page_lists_work_acknowledgements_signed_on_the_customers_jobs(
+    office: TestClient, session: Session, tenant: Tenant
+) -> None:
+    from fieldlink.db import utcnow
+    from fieldlink.links.models import WorkAcknowledgement
+
+    v = make_visit(session, tenant.company_id, day=DAY, name="Ann Signer")
+    other = make_visit(session, tenant.company_id, day=DAY, name="Bo Other")
+    for visit, signer in ((v, "Ann Signer"), (other, "Bo Other")):
+        session.add(
+            WorkAcknowledgement(
+                company_id=tenant.company_id,
+                job_id=visit.job_id,
+                signer_name=signer,
+                signature_method="typed",
+                summary_text="Replaced the igniter.",
+                summary_sha256="0" * 64,
+                signed_at=utcnow(),
+            )
+        )
+    session.commit()
+    page = office.get(f"/office/customers/{v.customer_id}").text
+    assert f"#{v.job_id}" in page and "Ann Signer" in page
+    assert "Bo Other" not in page.split("Signed acknowledgements")[1].split("</section>")[0]

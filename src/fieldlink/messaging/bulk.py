@@ -37,6 +37,7 @@ from fieldlink.messaging.service import (
     SEND_TOPIC,
     Refs,
     consent_channel,
+    notification_blocks,
     sender_blocks,
     template_for,
 )
@@ -128,6 +129,10 @@ def _decide(
         session, company.id, (i.method.value.lower() for i in intents if i.method.kind == "email")
     )
     senders = {ch: sender_blocks(company, ch) for ch in {i.channel for i in intents}}
+    switched_off = {
+        (tp, ch): notification_blocks(company, tp, ch)
+        for tp, ch in {(i.touchpoint, i.channel) for i in intents}
+    }
     rows: list[dict[str, Any]] = []
     for it in intents:
         customer, method = it.customer, it.method
@@ -140,6 +145,7 @@ def _decide(
         )
         reasons = [{"code": r.code, "message": r.message} for r in decision.reasons]
         reasons += senders[it.channel]
+        reasons += switched_off[(it.touchpoint, it.channel)]
         source = it.template or template_for(
             session,
             company_id=company.id,

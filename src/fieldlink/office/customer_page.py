@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import importlib
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -16,7 +14,8 @@ from fieldlink.consent.queries import Eligibility, customer_eligibility
 from fieldlink.customers.models import Customer
 from fieldlink.customers.queries import customer_detail
 from fieldlink.customers.schemas import CustomerDetail
-from fieldlink.jobs.models import Invoice, Payment
+from fieldlink.jobs.models import Invoice, Job, Payment
+from fieldlink.links.models import WorkAcknowledgement
 from fieldlink.messaging.models import Message
 
 CHANNELS_OF_KIND = {
@@ -36,7 +35,7 @@ class CustomerPage:
     messages: list[Message]
     invoices: list[Invoice]
     payments: list[Payment]
-    acknowledgements: list[Any] | None  # None: the feature is not installed yet
+    acknowledgements: list[WorkAcknowledgement]
 
 
 def customer_page(session: Session, *, company: Company, customer: Customer) -> CustomerPage:
@@ -89,28 +88,16 @@ def customer_page(session: Session, *, company: Company, customer: Customer) -> 
 
 def acknowledgements_of(
     session: Session, *, company_id: int, customer: Customer
-) -> list[Any] | None:
-    """HOOK (work acknowledgements are being built on another branch): once a model with
-    ``company_id`` and ``job_id`` exists at one of the paths below, its rows for this
-    customer's jobs show on the page. Until then None, and the page says so."""
-    from fieldlink.jobs.models import Job
-
-    for module_name, class_name in (
-        ("fieldlink.links.models", "WorkAcknowledgement"),
-        ("fieldlink.links.models", "Acknowledgement"),
-        ("fieldlink.jobs.models", "WorkAcknowledgement"),
-        ("fieldlink.jobs.models", "Acknowledgement"),
-    ):
-        try:
-            model = getattr(importlib.import_module(module_name), class_name)
-        except (ImportError, AttributeError):
-            continue
-        job_ids = select(Job.id).where(Job.customer_id == customer.id)
-        return list(
-            session.scalars(
-                select(model)
-                .where(model.company_id == company_id, model.job_id.in_(job_ids))
-                .order_by(model.id.desc())
+) -> list[WorkAcknowledgement]:
+    """The work acknowledgements signed on this customer's jobs, newest first."""
+    job_ids = select(Job.id).where(Job.company_id == company_id, Job.customer_id == customer.id)
+    return list(
+        session.scalars(
+            select(WorkAcknowledgement)
+            .where(
+                WorkAcknowledgement.company_id == company_id,
+                WorkAcknowledgement.job_id.in_(job_ids),
             )
+            .order_by(WorkAcknowledgement.id.desc())
         )
-    return None
+    )
