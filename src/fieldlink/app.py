@@ -76,6 +76,8 @@ def _include_routers(app: FastAPI) -> None:
     from fieldlink.messaging.api import router as messaging
     from fieldlink.messaging.triggers_api import router as triggers
     from fieldlink.messaging.webhooks import router as messaging_webhooks
+    from fieldlink.portal.api import router as portal_api
+    from fieldlink.portal.views import router as portal_pages
     from fieldlink.sms.api import router as sms
     from fieldlink.sms.views import router as sms_pages
     from fieldlink.sms.webhooks import router as sms_webhooks
@@ -91,6 +93,8 @@ def _include_routers(app: FastAPI) -> None:
         sms,
         sms_webhooks,
         sms_pages,
+        portal_api,
+        portal_pages,
     )
     for router in routers:
         app.include_router(router)

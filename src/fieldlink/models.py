@@ -7,6 +7,17 @@ from fieldlink.db import Base
 from fieldlink.jobs import models as jobs
 from fieldlink.messaging import models as messaging
 from fieldlink.outbox import models as outbox
+from fieldlink.portal import models as portal
 from fieldlink.sms import models as sms
 
-__all__ = ["Base", "accounts", "consent", "customers", "jobs", "messaging", "outbox", "sms"]
+__all__ = [
+    "Base",
+    "accounts",
+    "consent",
+    "customers",
+    "jobs",
+    "messaging",
+    "outbox",
+    "portal",
+    "sms",
+]

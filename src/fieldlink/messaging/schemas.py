@@ -25,6 +25,7 @@ Touchpoint = Literal[
     "campaign",
     "conversation_reply",
     "keyword_reply",
+    "portal_service_request",
 ]
 Language = Literal["en", "es"]
 

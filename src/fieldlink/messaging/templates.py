@@ -30,6 +30,7 @@ TOUCHPOINTS = (
     "campaign",
     "conversation_reply",
     "keyword_reply",
+    "portal_service_request",
 )
 CHANNELS = ("sms", "email")
 MAX_TEMPLATE_CHARS = 20_000
@@ -58,7 +59,8 @@ VARIABLES: dict[str, str] = {
     "link": "The touchpoint's link (service link, invoice, estimate, reschedule, review)",
     "reschedule_link": "Reschedule or cancel link",
     "amount": "Amount due or estimated",
-    "message": "The inbound text (inbound_forward only)",
+    "message": "The inbound text (inbound_forward) or the customer's request "
+    "(portal_service_request)",
 }
 
 _WHO = "{{ technician.name if technician else company.name }}"
@@ -166,6 +168,21 @@ DEFAULTS: dict[tuple[str, str], tuple[str | None, str]] = {
     ("inbound_forward", "email"): (
         "New text message from {{ contact.name }}",
         "{{ contact.name }} wrote to {{ company.name }}:\n\n{{ message }}\n\nReply: {{ link }}",
+    ),
+    # To the office (point of contact, else the lowest owner/admin) when a customer asks
+    # for service in the portal; editable like any other template.
+    ("portal_service_request", "email"): (
+        "Service request from {{ customer.name }} (job {{ job.id }})",
+        "{{ customer.name }} asked for service in the customer portal.\n\n"
+        "Job: {{ job.id }}{% if job.job_type %} ({{ job.job_type }}){% endif %}\n"
+        "Address: {{ location.address }}\n"
+        "{% if appointment.date %}Preferred: {{ appointment.date }} {{ appointment.window }}\n"
+        "{% endif %}\n{{ message }}\n\nThe job is waiting for a technician and a time.",
+    ),
+    ("portal_service_request", "sms"): (
+        None,
+        "Portal request from {{ customer.name }}: {{ job.job_type or 'service' }} at "
+        "{{ location.address }} (job {{ job.id }}).",
     ),
 }
 

@@ -58,17 +58,19 @@ def render(
     company: Company | None = None,
     status: int = 200,
     headers: dict[str, str] | None = None,
+    lang: str | None = None,
 ) -> HTMLResponse:
     """Render ``template`` for ``request``.
 
     ``company`` brands the page (logo, colour, website); it is also remembered on
-    ``request.state`` so an error raised later in the request is branded too.
+    ``request.state`` so an error raised later in the request is branded too. ``lang``
+    overrides the usual choice (e.g. the portal's language remembered on the account).
     """
     if company is None:
         company = getattr(request.state, "page_company", None)
     else:
         request.state.page_company = company
-    lang = i18n.choose(request)
+    lang = lang or i18n.choose(request)
     page_context: dict[str, Any] = {
         "request": request,
         "lang": lang,
