@@ -75,6 +75,19 @@ def portal_company(session: Session, company_code: str) -> tuple[Company, Portal
     return company, portal
 
 
+def brand_only(company: Company) -> Company:
+    """A detached copy carrying only what brands a page: an error page is rendered after
+    the request's transaction rolled back, when the loaded row can no longer be read."""
+    return Company(
+        id=company.id,
+        name=company.name,
+        company_code=company.company_code,
+        logo_url=company.logo_url,
+        website=company.website,
+        brand_color=company.brand_color,
+    )
+
+
 @dataclass
 class Portal:
     """A logged-in customer's view of the portal."""
@@ -147,7 +160,7 @@ def language(
 def load(request: Request, session: Session, company_code: str) -> Portal | None:
     """The logged-in customer for this company's portal, or None (not logged in)."""
     company, settings = portal_company(session, company_code)
-    request.state.page_company = company
+    request.state.page_company = brand_only(company)
     account = auth.session_account(
         session, company=company, token=session_token(request), now=utcnow()
     )
