@@ -173,7 +173,7 @@ DEFAULTS: dict[tuple[str, str], tuple[str | None, str]] = {
     # for service in the portal; editable like any other template.
     ("portal_service_request", "email"): (
         "Service request from {{ customer.name }} (job {{ job.id }})",
-        "{{ customer.name }} asked for service in the customer portal.\n\n"
+        "{{ customer.name }} asked for service in the {{ company.name }} customer portal.\n\n"
         "Job: {{ job.id }}{% if job.job_type %} ({{ job.job_type }}){% endif %}\n"
         "Address: {{ location.address }}\n"
         "{% if appointment.date %}Preferred: {{ appointment.date }} {{ appointment.window }}\n"
@@ -181,7 +181,8 @@ DEFAULTS: dict[tuple[str, str], tuple[str | None, str]] = {
     ),
     ("portal_service_request", "sms"): (
         None,
-        "Portal request from {{ customer.name }}: {{ job.job_type or 'service' }} at "
+        "{{ company.name }} portal request from {{ customer.name }}: "
+        "{{ job.job_type or 'service' }} at "
         "{{ location.address }} (job {{ job.id }}).",
     ),
 }
