@@ -30,6 +30,7 @@ from fieldlink.db import make_engine, make_sessionmaker, session_scope, utcnow
 from fieldlink.demo_day import play_service_day
 from fieldlink.jobs.models import Appointment, AppointmentTechnician, Invoice, Job
 from fieldlink.links.tokens import LinkMaker
+from fieldlink.portal.demo import add_demo_login
 
 TZ = "America/New_York"
 FIRST = [
@@ -491,6 +492,7 @@ def run_demo(*, host: str, port: int, database: str, serve: bool, as_json: bool)
         company = session.get(Company, result.company_id)
         assert company is not None
         result.notes += play_service_day(session, company=company, links=links, now=utcnow())
+        portal_login = add_demo_login(session, company=company, base_url=base)
     info: dict[str, Any] = {
         "database": database,
         "api": f"{base}/v1",
@@ -503,6 +505,7 @@ def run_demo(*, host: str, port: int, database: str, serve: bool, as_json: bool)
         "stories": result.notes,
         "try": f"curl -H 'Authorization: Bearer {result.api_key}' {base}/v1/company",
         "message_log": f"{base}/v1/messages?status=suppressed",
+        "portal": portal_login,
     }
     if as_json:
         print(json.dumps(info), flush=True)
@@ -528,6 +531,14 @@ def _banner(info: dict[str, Any]) -> str:
         f"  try:          {info['try']}",
         f"  why not sent: {info['message_log']}  (same header; the worker in this process",
         "                delivers the rest to the log sink: watch below)",
+        *(
+            [
+                f"  portal        {info['portal']['url']}  login {info['portal']['login_id']}"
+                f" / {info['portal']['password']} ({info['portal']['customer']})"
+            ]
+            if info.get("portal")
+            else []
+        ),
         "Press Ctrl+C to stop.",
     ]
     return "\n".join(lines)
