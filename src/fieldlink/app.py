@@ -12,6 +12,7 @@ from fieldlink import __version__
 from fieldlink.config import Settings, get_settings
 from fieldlink.db import make_engine, make_sessionmaker
 from fieldlink.migrate import pending_revisions
+from fieldlink.ops.install import install_operations
 from fieldlink.pages.render import STATIC_DIR
 from fieldlink.web.errors import install_error_handlers, problem
 
@@ -38,6 +39,7 @@ def create_app(
     install_error_handlers(app)
     _include_routers(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    install_operations(app, factory)
 
     @app.get("/healthz", tags=["operators"])
     def healthz() -> dict[str, str]:
@@ -73,9 +75,13 @@ def _include_routers(app: FastAPI) -> None:
     from fieldlink.consent.api import router as consent
     from fieldlink.customers.api import router as customers
     from fieldlink.jobs.api import router as jobs
+    from fieldlink.links.api import router as links_api
+    from fieldlink.links.invoice_views import router as invoice_pages
+    from fieldlink.links.views import router as link_pages
     from fieldlink.messaging.api import router as messaging
     from fieldlink.messaging.triggers_api import router as triggers
     from fieldlink.messaging.webhooks import router as messaging_webhooks
+    from fieldlink.ops.api import router as operations
     from fieldlink.portal.api import router as portal_api
     from fieldlink.portal.views import router as portal_pages
     from fieldlink.sms.api import router as sms
@@ -95,6 +101,10 @@ def _include_routers(app: FastAPI) -> None:
         sms_pages,
         portal_api,
         portal_pages,
+        operations,
+        links_api,
+        link_pages,
+        invoice_pages,
     )
     for router in routers:
         app.include_router(router)

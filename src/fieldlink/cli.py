@@ -134,6 +134,12 @@ def serve(
     """Run the HTTP server."""
     import uvicorn
 
+    from fieldlink.ops.logs import logging_config
+    from fieldlink.ops.metrics import prepare_multiprocess
+
+    settings = get_settings()
+    if workers > 1:
+        prepare_multiprocess()  # /metrics adds up every worker process
     uvicorn.run(
         "fieldlink.app:create_app",
         factory=True,
@@ -141,31 +147,35 @@ def serve(
         port=port,
         workers=workers,
         proxy_headers=True,
+        log_config=logging_config(settings.log_level, settings.log_format),
+        access_log=False,  # fieldlink logs each request itself, with its request id
     )
 
 
 @app.command("worker")
 def worker(
     concurrency: int = typer.Option(1, "--concurrency", help="Worker threads in this process"),
+    metrics_port: int | None = typer.Option(
+        None, "--metrics-port", help="Serve this process's Prometheus metrics on the port"
+    ),
 ) -> None:
     """Deliver from the outbox until SIGTERM (finishes the job in hand, then exits)."""
-    import logging
-
     from fieldlink.channels.registry import configure, from_settings
     from fieldlink.handlers import load_handlers
+    from fieldlink.ops.logs import configure_logging
+    from fieldlink.ops.metrics import instrument, serve_metrics
     from fieldlink.outbox.worker import WorkerConfig, run_workers
 
     settings = get_settings()
-    logging.basicConfig(
-        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s"
-    )
-    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per text is noise
+    configure_logging(settings.log_level, settings.log_format)  # httpx quiet: a line per text
+    if metrics_port is not None:
+        serve_metrics(metrics_port)
     url = settings.database_url
     if url.startswith("sqlite") and concurrency > 1:
         typer.secho("SQLite takes one writer at a time: running one worker thread.", err=True)
         concurrency = 1
     load_handlers()
-    configure(from_settings(settings))
+    configure(instrument(from_settings(settings)))  # provider latency and errors
     config = WorkerConfig(
         visibility_timeout=settings.worker_visibility_timeout, batch_size=settings.worker_batch_size
     )
@@ -173,6 +183,50 @@ def worker(
     # connection (the job is retried after its visibility timeout).
     factory = make_sessionmaker(make_engine(url, pool_pre_ping=False))
     run_workers(factory, concurrency=concurrency, config=config)
+
+
+@app.command("doctor")
+def doctor(
+    company: str | None = typer.Option(None, "--company", help="Only this company (code or id)"),
+    strict: bool = typer.Option(False, "--strict", help="Fail on warnings too"),
+    as_json: bool = JsonOpt,
+) -> None:
+    """Pre-flight checks: settings, providers, database and migrations, and per company the
+    SMS number, sender identity, postal address and template lint. Exit 1 on an error."""
+    from fieldlink.ops.doctor import run_doctor
+
+    code = run_doctor(get_settings(), _factory(), company=company, strict=strict, as_json=as_json)
+    raise typer.Exit(code=code)
+
+
+@app.command("purge")
+def purge(
+    dry_run: bool = typer.Option(False, "--dry-run", help="Count, change nothing"),
+    as_json: bool = JsonOpt,
+) -> None:
+    """Apply retention: drop message bodies older than FIELDLINK_MESSAGE_RETENTION_DAYS,
+    delete finished outbox rows older than FIELDLINK_OUTBOX_RETENTION_DAYS and expired
+    idempotency keys."""
+    from fieldlink.db import utcnow
+    from fieldlink.ops.retention import purge as run_purge
+
+    settings = get_settings()
+    with session_scope(_factory()) as session:
+        done = run_purge(
+            session,
+            now=utcnow(),
+            message_retention_days=settings.message_retention_days,
+            outbox_retention_days=settings.outbox_retention_days,
+            dry_run=dry_run,
+        )
+    verb = "would purge" if dry_run else "purged"
+    _emit(
+        as_json,
+        done.as_dict(),
+        f"{verb}: {done.message_bodies} message bodies, {done.conversation_texts} "
+        f"conversation texts, {done.outbox_rows} outbox rows, {done.idempotency_keys} "
+        "idempotency keys",
+    )
 
 
 @app.command("demo")

@@ -25,7 +25,13 @@ class Settings(BaseSettings):
     smtp_url: str = ""
     email_webhook_secret: SecretStr = SecretStr("")
     payment_provider: Literal["test", "stripe"] = "test"
+    stripe_secret_key: SecretStr = SecretStr("")
+    stripe_publishable_key: str = ""
+    stripe_api_base: str = "https://api.stripe.com"
     log_level: str = "INFO"
+    log_format: Literal["json", "text"] = "json"
+    message_retention_days: int = 365
+    outbox_retention_days: int = 7
     worker_visibility_timeout: float = 60.0
     worker_batch_size: int = 20
     # Customer portal uploads: kept outside the web root, served only to their owner.

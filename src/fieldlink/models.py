@@ -5,7 +5,9 @@ from fieldlink.consent import models as consent
 from fieldlink.customers import models as customers
 from fieldlink.db import Base
 from fieldlink.jobs import models as jobs
+from fieldlink.links import models as links
 from fieldlink.messaging import models as messaging
+from fieldlink.ops import models as ops
 from fieldlink.outbox import models as outbox
 from fieldlink.portal import models as portal
 from fieldlink.sms import models as sms
@@ -16,7 +18,9 @@ __all__ = [
     "consent",
     "customers",
     "jobs",
+    "links",
     "messaging",
+    "ops",
     "outbox",
     "portal",
     "sms",

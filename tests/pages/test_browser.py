@@ -11,7 +11,7 @@ def test_error_page_in_chromium_is_accessible_and_switches_language(
     live_server: LiveServer, browser_page: Any
 ) -> None:
     page = browser_page
-    response = page.goto(f"{live_server.url}/s/expired-or-forged-token")
+    response = page.goto(f"{live_server.url}/o/no/such/page")
     assert response.status == 404
     assert page.get_by_role("heading", level=1).inner_text() == "Page not found"
     # The skip link is the first thing a keyboard user reaches.

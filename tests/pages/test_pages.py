@@ -29,7 +29,7 @@ def test_accept_language_picks_a_supported_language(header: str, expected: str |
 
 
 def test_unknown_page_is_a_friendly_404_page_not_json(client: TestClient) -> None:
-    response = client.get("/s/not-a-real-token-at-all", headers={"Accept": "text/html"})
+    response = client.get("/o/no/such/page", headers={"Accept": "text/html"})
     assert response.status_code == 404
     assert response.headers["content-type"].startswith("text/html")
     assert "Page not found" in response.text
@@ -37,7 +37,7 @@ def test_unknown_page_is_a_friendly_404_page_not_json(client: TestClient) -> Non
 
 
 def test_error_page_follows_accept_language_and_the_toggle(client: TestClient) -> None:
-    spanish = client.get("/portal/nope/xyz", headers={"Accept-Language": "es-US,es;q=0.9"})
+    spanish = client.get("/o/nope/xyz", headers={"Accept-Language": "es-US,es;q=0.9"})
     assert spanish.status_code == 404
     assert "Página no encontrada" in spanish.text
     assert '<html lang="es">' in spanish.text
@@ -48,7 +48,7 @@ def test_error_page_follows_accept_language_and_the_toggle(client: TestClient) -
 
 
 def test_pages_never_leak_link_tokens_in_referer_or_cache(client: TestClient) -> None:
-    response = client.get("/s/whatever")
+    response = client.get("/o/whatever")
     assert response.headers["referrer-policy"] == "no-referrer"
     assert response.headers["cache-control"] == "no-store"
     assert "frame-ancestors 'none'" in response.headers["content-security-policy"]

@@ -40,6 +40,8 @@ class Message(Base):
         Index("ix_messages_company_customer", "company_id", "customer_id"),
         Index("ix_messages_company_appointment", "company_id", "appointment_id"),
         Index("ix_messages_provider_id", "provider_id"),
+        # Metrics count the last day's messages and `fieldlink purge` finds old bodies.
+        Index("ix_messages_created_at", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -15,6 +15,7 @@ from fieldlink.accounts.service import settings_of
 from fieldlink.customers.models import Customer, Location
 from fieldlink.jobs.models import Appointment, Job
 from fieldlink.messaging.audience import Target
+from fieldlink.messaging.bulk import Intent, Queued
 from fieldlink.messaging.models import Message
 from fieldlink.messaging.service import Refs, queue_message
 
@@ -28,7 +29,7 @@ class NotifyResult:
     failed: int = 0
     message_ids: list[int] = field(default_factory=list)
 
-    def add(self, message: Message) -> None:
+    def add(self, message: Message | Queued) -> None:
         self.message_ids.append(message.id)
         if message.status == "queued":
             self.queued += 1
@@ -146,7 +147,10 @@ def notify(
     send_by: datetime | None = None,
     send_after: datetime | None = None,
     template: str | None = None,
+    collect: list[Intent] | None = None,
 ) -> NotifyResult:
+    """Queue the touchpoint to every target's methods on ``channels``; with ``collect``,
+    append the intents there instead, for the caller to queue in bulk."""
     result = NotifyResult()
     for target in targets:
         contact = target.contact
@@ -159,6 +163,24 @@ def notify(
         }
         for channel in channels:
             for method in (m for m in target.methods if m.kind == CHANNEL_KIND[channel]):
+                chosen = (None, template) if template and channel == "sms" else None
+                if collect is not None:
+                    collect.append(
+                        Intent(
+                            touchpoint=touchpoint,
+                            channel=channel,
+                            customer=customer,
+                            contact=contact,
+                            method=method,
+                            variables=per_contact,
+                            idempotency_key=f"{key}:{channel}:{method.value.lower()}",
+                            refs=refs,
+                            send_by=send_by,
+                            send_after=send_after,
+                            template=chosen,
+                        )
+                    )
+                    continue
                 message = queue_message(
                     session,
                     company=company,
@@ -173,7 +195,7 @@ def notify(
                     refs=refs,
                     send_by=send_by,
                     send_after=send_after,
-                    template=(None, template) if template and channel == "sms" else None,
+                    template=chosen,
                 )
                 result.add(message)
     return result

@@ -26,6 +26,9 @@ Touchpoint = Literal[
     "conversation_reply",
     "keyword_reply",
     "portal_service_request",
+    "payment_receipt",
+    "estimate_decision",
+    "reschedule_request",
 ]
 Language = Literal["en", "es"]
 

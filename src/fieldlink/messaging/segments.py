@@ -16,6 +16,7 @@ GSM7_BASIC = (
 GSM7_EXTENDED = "^{}\\[~]|€\f"
 _BASIC = frozenset(GSM7_BASIC)
 _EXTENDED = frozenset(GSM7_EXTENDED)
+_GSM7 = _BASIC | _EXTENDED
 
 
 @dataclass(frozen=True)
@@ -27,8 +28,9 @@ class SegmentCount:
 
 
 def count_segments(body: str) -> SegmentCount:
-    if all(c in _BASIC or c in _EXTENDED for c in body):
-        units = sum(2 if c in _EXTENDED else 1 for c in body)
+    chars = set(body)  # set algebra: a bulk send counts segments for every message
+    if chars <= _GSM7:
+        units = len(body) + sum(body.count(c) for c in chars & _EXTENDED)
         single, multi, encoding = 160, 153, "GSM-7"
     else:
         units = len(body.encode("utf-16-le")) // 2

@@ -31,6 +31,9 @@ TOUCHPOINTS = (
     "conversation_reply",
     "keyword_reply",
     "portal_service_request",
+    "payment_receipt",
+    "estimate_decision",
+    "reschedule_request",
 )
 CHANNELS = ("sms", "email")
 MAX_TEMPLATE_CHARS = 20_000
@@ -160,6 +163,31 @@ DEFAULTS: dict[tuple[str, str], tuple[str | None, str]] = {
         None,
         "{{ company.name }}: reply YES to get offers and news by text. Msg&data rates may "
         "apply. Reply STOP to opt out.",
+    ),
+    ("payment_receipt", "email"): (
+        "Receipt: your payment to {{ company.name }}",
+        "Hi {{ contact.first_name }},\n\nWe received your payment of {{ amount }}. "
+        "Thank you!\n\n{{ message }}\nYour invoice: {{ link }}\n\n{{ company.name }}"
+        "{% if company.website %}\n{{ company.website }}{% endif %}",
+    ),
+    # Staff notices: the office hears what a customer did on a link.
+    ("estimate_decision", "email"): (
+        "{{ company.name }}: {{ customer.name }} {{ status.name }} an estimate",
+        "{{ customer.name }} {{ status.name }} an estimate.\n\n{{ message }}",
+    ),
+    ("estimate_decision", "sms"): (
+        None,
+        "{{ company.name }}: {{ customer.name }} {{ status.name }} an estimate. {{ message }}",
+    ),
+    ("reschedule_request", "email"): (
+        "{{ company.name }}: {{ customer.name }} asks to {{ status.name }} a visit",
+        "{{ customer.name }} asks to {{ status.name }} the visit on {{ appointment.date }}, "
+        "{{ appointment.window }} at {{ location.address }}.\n\n{{ message }}",
+    ),
+    ("reschedule_request", "sms"): (
+        None,
+        "{{ company.name }}: {{ customer.name }} asks to {{ status.name }} the visit on "
+        "{{ appointment.date }}. {{ message }}",
     ),
     ("inbound_forward", "sms"): (
         None,

@@ -21,6 +21,7 @@ from fieldlink.customers.models import Customer, Location
 from fieldlink.jobs.models import Appointment, AppointmentTechnician, Job, StatusCode
 from fieldlink.links.tokens import LinkMaker
 from fieldlink.messaging.audience import Target, resolve
+from fieldlink.messaging.bulk import Intent, queue_messages
 from fieldlink.messaging.models import Message
 from fieldlink.messaging.notify import NotifyResult, base_vars, clock, notify, zone_of
 from fieldlink.messaging.service import Refs, record_status
@@ -209,8 +210,11 @@ def remind(
     links: LinkMaker,
     now: datetime,
     channels: tuple[str, ...] = ("sms", "email"),
+    collect: list[Intent] | None = None,
 ) -> NotifyResult:
-    """A service reminder for one appointment (one per appointment window and address)."""
+    """A service reminder for one appointment (one per appointment window and address).
+
+    With ``collect``, the intents are appended there for a bulk send (``remind_all``)."""
     v = visit(
         session,
         company=company,
@@ -237,7 +241,41 @@ def remind(
         key=f"reminder:appt:{appointment.id}:{_window(appointment)}",
         now=now,
         send_by=appointment.window_start,
+        collect=collect,
     )
+
+
+def remind_all(
+    session: Session,
+    *,
+    company: Company,
+    appointments: Sequence[Appointment],
+    roles: Sequence[str],
+    links: LinkMaker,
+    now: datetime,
+    channels: tuple[str, ...] = ("sms", "email"),
+) -> NotifyResult:
+    """Service reminders for a list of appointments (cancelled ones skipped), decided per
+    recipient and written in one set-based bulk send (``messaging.bulk``)."""
+    intents: list[Intent] = []
+    for appointment in appointments:
+        if appointment.status == "cancelled":
+            continue
+        remind(
+            session,
+            company=company,
+            appointment=appointment,
+            roles=roles,
+            contact_ids=[],
+            links=links,
+            now=now,
+            channels=channels,
+            collect=intents,
+        )
+    result = NotifyResult()
+    for queued in queue_messages(session, company=company, intents=intents, now=now).messages:
+        result.add(queued)
+    return result
 
 
 def confirm(

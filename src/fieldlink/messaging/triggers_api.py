@@ -142,23 +142,15 @@ def remind_many(
     )
     if len(appointments) > MAX_BULK:
         raise ValidationFailed("date_to", f"more than {MAX_BULK} appointments; narrow the range")
-    total = NotifyResult()
-    now = utcnow()
-    for appointment in appointments:
-        if appointment.status == "cancelled":
-            continue
-        total.merge(
-            touchpoints.remind(
-                session,
-                company=tenant.company,
-                appointment=appointment,
-                roles=body.contact_roles,
-                contact_ids=[],
-                links=links,
-                now=now,
-                channels=tuple(body.channels),
-            )
-        )
+    total = touchpoints.remind_all(
+        session,
+        company=tenant.company,
+        appointments=appointments,
+        roles=body.contact_roles,
+        links=links,
+        now=utcnow(),
+        channels=tuple(body.channels),
+    )
     return BulkReminderOut(**total.as_dict(), appointments=len(appointments))
 
 

@@ -12,8 +12,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from fieldlink.accounts.models import Company
 from fieldlink.accounts.service import authenticate_api_key
 from fieldlink.config import Settings
+from fieldlink.db import utcnow
 from fieldlink.errors import Unauthorized
 from fieldlink.links.tokens import LinkMaker
+from fieldlink.ops import idempotency
 
 
 def get_session(request: Request) -> Iterator[Session]:
@@ -58,6 +60,8 @@ def get_tenant(request: Request, session: DbSession) -> Tenant:
     company = authenticate_api_key(session, token.strip())
     if company is None:
         raise Unauthorized("the API key is unknown or revoked", code="invalid_api_key")
+    # A keyed POST claims its Idempotency-Key in this same unit of work (or is replayed).
+    idempotency.claim(request, session, company_id=company.id, now=utcnow())
     return Tenant(company=company)
 
 

@@ -1,0 +1,422 @@
+"""Queue many messages at once: the same rules as ``queue_message``, set-based writes.
+
+A bulk send (reminders for a day's appointments, a generated batch) decides consent for
+every recipient from facts read in a few queries (tags and suppressions for the whole
+batch), renders each body from the once-compiled template, then writes all rows in a
+handful of statements: messages with ``INSERT … ON CONFLICT DO NOTHING`` on the
+idempotency key (so a repeated or racing bulk send never doubles; the loser's rows are
+stored as ``suppressed: duplicate``), their first history event, and one outbox row per
+queued message. On PostgreSQL the rows travel by ``COPY`` (into a temporary table for the
+messages, so the conflict check still applies); on SQLite by executemany.
+
+``queue_message`` and this module share the decision (``rules.decide`` on the same facts),
+the sender checks and the templates; ``tests/messaging/test_bulk.py`` holds them equal.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from psycopg.errors import UniqueViolation
+from sqlalchemy import Connection, Table, insert, select, text
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from fieldlink.accounts.models import Company
+from fieldlink.consent import rules
+from fieldlink.consent.models import Suppression
+from fieldlink.consent.queries import company_consent, customer_facts_from, method_facts
+from fieldlink.customers.models import Contact, ContactMethod, Customer, CustomerTag
+from fieldlink.messaging.models import Message, MessageEvent
+from fieldlink.messaging.reasons import reason
+from fieldlink.messaging.service import (
+    SEND_TOPIC,
+    Refs,
+    consent_channel,
+    sender_blocks,
+    template_for,
+)
+from fieldlink.messaging.templates import TemplateInvalid, render
+from fieldlink.outbox.models import OutboxJob
+
+CHUNK = 5000  # rows per statement / IN list
+
+
+@dataclass(frozen=True)
+class Intent:
+    """One intended message to one contact method (what ``queue_message`` takes)."""
+
+    touchpoint: str
+    channel: str
+    customer: Customer
+    contact: Contact | None
+    method: ContactMethod
+    variables: dict[str, Any]
+    idempotency_key: str
+    refs: Refs = field(default_factory=Refs)
+    send_by: datetime | None = None
+    send_after: datetime | None = None
+    template: tuple[str | None, str] | None = None
+
+
+@dataclass(frozen=True)
+class Queued:
+    """What became of one intent (enough for a caller's counts and the API answer)."""
+
+    id: int
+    status: str
+    reasons: list[dict[str, str]]
+    idempotency_key: str | None
+    duplicate_of_id: int | None = None
+
+
+@dataclass
+class BulkResult:
+    messages: list[Queued] = field(default_factory=list)
+
+    @property
+    def counts(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for m in self.messages:
+            out[m.status] = out.get(m.status, 0) + 1
+        return out
+
+
+def _chunks(items: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _tags(session: Session, customer_ids: Iterable[int]) -> dict[int, frozenset[str]]:
+    found: dict[int, set[str]] = {}
+    ids = sorted(set(customer_ids))
+    for chunk in _chunks(ids):
+        for customer_id, tag in session.execute(
+            select(CustomerTag.customer_id, CustomerTag.tag).where(
+                CustomerTag.customer_id.in_(chunk)
+            )
+        ):
+            found.setdefault(customer_id, set()).add(tag)
+    return {k: frozenset(v) for k, v in found.items()}
+
+
+def _suppressed(session: Session, company_id: int, emails: Iterable[str]) -> set[str]:
+    out: set[str] = set()
+    values = sorted(set(emails))
+    for chunk in _chunks(values):
+        out.update(
+            session.scalars(
+                select(Suppression.email).where(
+                    Suppression.company_id == company_id, Suppression.email.in_(chunk)
+                )
+            )
+        )
+    return out
+
+
+def _decide(
+    session: Session, company: Company, intents: Sequence[Intent], now: datetime
+) -> list[dict[str, Any]]:
+    """One message row (column values) per intent, with status and reasons decided."""
+    consent = company_consent(company)
+    tags = _tags(session, (i.customer.id for i in intents))
+    suppressed = _suppressed(
+        session, company.id, (i.method.value.lower() for i in intents if i.method.kind == "email")
+    )
+    senders = {ch: sender_blocks(company, ch) for ch in {i.channel for i in intents}}
+    rows: list[dict[str, Any]] = []
+    for it in intents:
+        customer, method = it.customer, it.method
+        language = customer.language or "en"
+        decision = rules.decide(
+            consent_channel(it.touchpoint, it.channel),
+            consent,
+            customer_facts_from(customer, tags.get(customer.id, frozenset())),
+            method_facts(method, suppressed=method.value.lower() in suppressed),
+        )
+        reasons = [{"code": r.code, "message": r.message} for r in decision.reasons]
+        reasons += senders[it.channel]
+        source = it.template or template_for(
+            session,
+            company_id=company.id,
+            touchpoint=it.touchpoint,
+            channel=it.channel,
+            language=language,
+        )
+        subject: str | None = None
+        body = ""
+        failed: str | None = None
+        if source is None:
+            failed = f"no template for {it.touchpoint} by {it.channel}"
+        else:
+            try:
+                rendered = render(source[0], source[1], it.variables, channel=it.channel)
+                subject, body = rendered.subject, rendered.body
+            except TemplateInvalid as exc:
+                failed = str(exc)
+        if reasons:
+            status, detail = "suppressed", ", ".join(r["code"] for r in reasons)
+        elif failed is not None:
+            status, detail = "failed", failed
+            reasons = [reason("template_error", failed)]
+        else:
+            status, detail = "queued", None
+        rows.append(
+            {
+                "company_id": company.id,
+                "touchpoint": it.touchpoint,
+                "channel": it.channel,
+                "to": method.value,
+                "customer_id": customer.id,
+                "contact_id": it.contact.id if it.contact else None,
+                "contact_method_id": method.id,
+                "user_id": None,
+                "job_id": it.refs.job_id,
+                "appointment_id": it.refs.appointment_id,
+                "status_code_id": it.refs.status_code_id,
+                "subject_ref": it.refs.subject_ref,
+                "language": language,
+                "subject": subject,
+                "body": body,
+                "status": status,
+                "reasons": reasons,
+                "idempotency_key": it.idempotency_key,
+                "requested_key": it.idempotency_key,
+                "duplicate_of_id": None,
+                "provider_id": None,
+                "send_after": it.send_after,
+                "send_by": it.send_by,
+                "attempts": 0,
+                "attempt_started_at": None,
+                "last_error": None,
+                "created_at": now,
+                "updated_at": now,
+                "sent_at": None,
+                "delivered_at": None,
+                "_detail": detail,
+            }
+        )
+    return rows
+
+
+def queue_messages(
+    session: Session, *, company: Company, intents: Sequence[Intent], now: datetime
+) -> BulkResult:
+    """Record every intent as a message (queued, suppressed with reasons, or failed) and
+    queue delivery of the queued ones, in the caller's transaction."""
+    result = BulkResult()
+    if not intents:
+        return result
+    session.flush()  # our statements bypass the unit of work: put the caller's rows first
+    rows = _decide(session, company, intents, now)
+    connection = session.connection()
+    fresh: list[dict[str, Any]] = []
+    repeats: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for row in rows:  # a key repeated within this batch: the first one counts
+        key = row["idempotency_key"]
+        (repeats if key in seen else fresh).append(row)
+        seen.add(key)
+    existing: dict[str, int] = {}
+    inserted = _copy_new_messages(connection, fresh)
+    if inserted is None:  # some keys were taken already: insert those that are not
+        existing = _existing_keys(session, company.id, [r["idempotency_key"] for r in fresh])
+        repeats += [r for r in fresh if r["idempotency_key"] in existing]
+        fresh = [r for r in fresh if r["idempotency_key"] not in existing]
+        inserted = _insert_messages(connection, fresh)
+    lost = [r for r in fresh if r["idempotency_key"] not in inserted]  # raced and lost
+    existing.update(inserted)  # a key repeated within this batch points at its first row
+    if lost:
+        existing.update(_existing_keys(session, company.id, [r["idempotency_key"] for r in lost]))
+    dupes = [_duplicate_of(r, existing) for r in (*repeats, *lost)]
+    dupe_ids = _insert_plain(connection, dupes)
+    order: dict[int, Queued] = {}
+    events: list[dict[str, Any]] = []
+    jobs: list[dict[str, Any]] = []
+    for row in fresh:
+        new_id = inserted.get(row["idempotency_key"])
+        if new_id is None:
+            continue
+        order[id(row)] = Queued(new_id, row["status"], row["reasons"], row["idempotency_key"])
+        events.append(_event(row, new_id, row["_detail"], now))
+        if row["status"] == "queued":
+            jobs.append(
+                {
+                    "topic": SEND_TOPIC,
+                    "payload": {"message_id": new_id},
+                    "dedupe_key": None,
+                    "status": "pending",
+                    "attempts": 0,
+                    "max_attempts": 8,
+                    "run_at": row["send_after"] or now,
+                    "locked_until": None,
+                    "locked_by": None,
+                    "last_error": None,
+                    "created_at": now,
+                    "finished_at": None,
+                }
+            )
+    for row, new_id in zip(dupes, dupe_ids, strict=True):
+        order[id(row["_source"])] = Queued(
+            new_id, "suppressed", row["reasons"], None, row["duplicate_of_id"]
+        )
+        events.append(_event(row, new_id, f"duplicate of message {row['duplicate_of_id']}", now))
+    _copy_rows(connection, MessageEvent.__table__, events)
+    _copy_rows(connection, OutboxJob.__table__, jobs)
+    result.messages = [order[id(r)] for r in rows]
+    return result
+
+
+def _existing_keys(session: Session, company_id: int, keys: Sequence[str]) -> dict[str, int]:
+    found: dict[str, int] = {}
+    for chunk in _chunks(sorted(set(keys))):
+        for key, message_id in session.execute(
+            select(Message.idempotency_key, Message.id).where(
+                Message.company_id == company_id, Message.idempotency_key.in_(chunk)
+            )
+        ):
+            assert key is not None
+            found[key] = message_id
+    return found
+
+
+def _duplicate_of(row: dict[str, Any], existing: dict[str, int]) -> dict[str, Any]:
+    return {
+        **row,
+        "idempotency_key": None,
+        "duplicate_of_id": existing.get(row["idempotency_key"]),
+        "status": "suppressed",
+        "reasons": [reason("duplicate")],
+        "_source": row,
+    }
+
+
+def _event(
+    row: dict[str, Any], message_id: int, detail: str | None, now: datetime
+) -> dict[str, Any]:
+    return {
+        "company_id": row["company_id"],
+        "message_id": message_id,
+        "status": row["status"],
+        "detail": detail,
+        "at": now,
+    }
+
+
+MESSAGES: Table = Message.__table__  # type: ignore[assignment]
+MESSAGE_COLUMNS = [c.key for c in MESSAGES.columns if c.key != "id"]
+
+
+def _values(row: dict[str, Any]) -> dict[str, Any]:
+    return {k: row[k] for k in MESSAGE_COLUMNS}
+
+
+def _copy_new_messages(connection: Connection, rows: list[dict[str, Any]]) -> dict[str, int] | None:
+    """PostgreSQL's fast path for keys never used before (a first send): ids drawn from the
+    sequence in one query, rows by COPY. If any key is taken (a repeat, or a race), the COPY
+    is undone and None returned, so the caller takes the conflict-checking path."""
+    if not rows or connection.dialect.name != "postgresql":
+        return None
+    ids = list(
+        connection.execute(
+            text(
+                "SELECT nextval(pg_get_serial_sequence('messages', 'id')) "
+                "FROM generate_series(1, :n)"
+            ),
+            {"n": len(rows)},
+        ).scalars()
+    )
+    savepoint = connection.begin_nested()
+    try:
+        _copy_pg(
+            connection,
+            "messages",
+            ["id", *MESSAGE_COLUMNS],
+            ({"id": new_id, **_values(r)} for new_id, r in zip(ids, rows, strict=True)),
+        )
+    except UniqueViolation:
+        savepoint.rollback()
+        return None
+    savepoint.commit()
+    return {r["idempotency_key"]: new_id for new_id, r in zip(ids, rows, strict=True)}
+
+
+def _insert_messages(connection: Connection, rows: list[dict[str, Any]]) -> dict[str, int]:
+    """Insert rows whose key is not taken; ``{idempotency_key: id}`` of those inserted."""
+    if not rows:
+        return {}
+    if connection.dialect.name == "postgresql":
+        return _insert_messages_pg(connection, rows)
+    stmt = (
+        sqlite_insert(MESSAGES)
+        .on_conflict_do_nothing(
+            index_elements=["company_id", "idempotency_key"],
+            index_where=Message.idempotency_key.is_not(None),
+        )
+        .returning(Message.id, Message.idempotency_key)
+    )
+    found: dict[str, int] = {}
+    for chunk in _chunks(rows, 500):
+        for new_id, key in connection.execute(stmt, [_values(r) for r in chunk]):
+            found[str(key)] = new_id
+    return found
+
+
+def _insert_messages_pg(connection: Connection, rows: list[dict[str, Any]]) -> dict[str, int]:
+    """COPY into a temporary table, then one INSERT … SELECT … ON CONFLICT DO NOTHING."""
+    connection.execute(
+        text(
+            "CREATE TEMP TABLE IF NOT EXISTS bulk_messages "
+            "(LIKE messages INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
+        )
+    )
+    connection.execute(text("TRUNCATE bulk_messages"))
+    _copy_pg(connection, "bulk_messages", MESSAGE_COLUMNS, (_values(r) for r in rows))
+    cols = ", ".join(f'"{c}"' for c in MESSAGE_COLUMNS)
+    inserted = connection.execute(
+        text(
+            f"INSERT INTO messages ({cols}) SELECT {cols} FROM bulk_messages "
+            "ON CONFLICT (company_id, idempotency_key) WHERE idempotency_key IS NOT NULL "
+            "DO NOTHING RETURNING id, idempotency_key"
+        )
+    )
+    found = {key: new_id for new_id, key in inserted}
+    connection.execute(text("TRUNCATE bulk_messages"))
+    return found
+
+
+def _insert_plain(connection: Connection, rows: list[dict[str, Any]]) -> list[int]:
+    """Insert rows with no key (the duplicates' records), ids in the rows' order."""
+    ids: list[int] = []
+    for row in rows:  # rare: only repeats and lost races come here
+        ids.append(
+            connection.execute(insert(MESSAGES).returning(Message.id), _values(row)).scalar_one()
+        )
+    return ids
+
+
+def _copy_rows(connection: Connection, table: Any, rows: list[dict[str, Any]]) -> None:
+    if not rows:
+        return
+    if connection.dialect.name == "postgresql":
+        columns = list(rows[0])
+        _copy_pg(connection, table.name, columns, rows)
+        return
+    for chunk in _chunks(rows, 1000):
+        connection.execute(insert(table), list(chunk))
+
+
+def _copy_pg(
+    connection: Connection, table: str, columns: list[str], rows: Iterable[dict[str, Any]]
+) -> None:
+    json_columns = {"reasons", "payload"}
+    raw = connection.connection.driver_connection
+    assert raw is not None
+    cols = ", ".join(f'"{c}"' for c in columns)
+    with raw.cursor() as cursor, cursor.copy(f"COPY {table} ({cols}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row([json.dumps(row[c]) if c in json_columns else row[c] for c in columns])

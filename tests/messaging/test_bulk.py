@@ -1,0 +1,189 @@
+"""Bulk queueing: the same decisions as ``queue_message``, written set-based, never doubled."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from fieldlink.accounts.models import Company
+from fieldlink.channels.registry import Channels, configure
+from fieldlink.consent.models import Suppression
+from fieldlink.customers.models import Contact, ContactMethod, Customer
+from fieldlink.db import utcnow
+from fieldlink.messaging import handlers  # noqa: F401  (registers messaging.send)
+from fieldlink.messaging.bulk import Intent, queue_messages
+from fieldlink.messaging.models import Message, MessageEvent
+from fieldlink.messaging.service import queue_message
+from fieldlink.messaging.templates import sample_variables
+from fieldlink.outbox.models import OutboxJob
+from fieldlink.outbox.worker import Worker, WorkerConfig
+from tests.factories.customers import make_company, make_contact, make_customer, make_method
+from tests.fakes.transports import FakeEmailTransport, FakeSmsTransport
+
+Recipient = tuple[Customer, Contact, ContactMethod]
+
+
+@dataclass
+class Crowd:
+    session: Session
+    company: Company
+    recipients: list[Recipient]
+
+
+@pytest.fixture
+def crowd(session: Session) -> Crowd:
+    """Recipients covering each class of consent outcome for a transactional message."""
+    company = make_company(
+        session, sms_number="+19195550199", sender_email="svc@acme.example", sender_name="Acme"
+    )
+    out: list[Recipient] = []
+
+    def add(kind: str, customer_kw: dict[str, object] | None = None, **method_kw: object) -> None:
+        customer = make_customer(session, company_id=company.id, **(customer_kw or {}))
+        contact = make_contact(session, company_id=company.id, customer_id=customer.id)
+        method = make_method(
+            session,
+            company_id=company.id,
+            customer_id=customer.id,
+            contact_id=contact.id,
+            kind=kind,
+            **method_kw,
+        )
+        out.append((customer, contact, method))
+
+    add("phone")  # a mobile: allowed
+    add("phone", phone_type="landline")  # can't take texts
+    add("phone", job_notifications=False)  # opted out of job notices
+    add("phone", {"do_not_service": True})  # account flag blocks everything
+    add("email")  # allowed
+    add("email", value="bounced@example.com")  # suppressed: marketing only, so still told
+    add("email", {"language": "es"})  # Spanish template
+    session.add(Suppression(company_id=company.id, email="bounced@example.com", reason="bounce"))
+    session.flush()
+    return Crowd(session, company, out)
+
+
+def _intents(crowd: Crowd, prefix: str) -> list[Intent]:
+    return [
+        Intent(
+            touchpoint="service_reminder",
+            channel="sms" if method.kind == "phone" else "email",
+            customer=customer,
+            contact=contact,
+            method=method,
+            variables=sample_variables(),
+            idempotency_key=f"{prefix}:{method.id}",
+        )
+        for customer, contact, method in crowd.recipients
+    ]
+
+
+def test_bulk_decides_exactly_as_one_at_a_time(crowd: Crowd) -> None:
+    session, now = crowd.session, utcnow()
+    singles = [
+        queue_message(
+            session,
+            company=crowd.company,
+            touchpoint=i.touchpoint,
+            channel=i.channel,
+            customer=i.customer,
+            contact=i.contact,
+            method=i.method,
+            variables=i.variables,
+            idempotency_key=i.idempotency_key,
+            now=now,
+        )
+        for i in _intents(crowd, "single")
+    ]
+    session.flush()
+    bulk = queue_messages(session, company=crowd.company, intents=_intents(crowd, "bulk"), now=now)
+    session.expire_all()
+    for single, queued in zip(singles, bulk.messages, strict=True):
+        stored = session.get(Message, queued.id)
+        assert stored is not None
+        assert (stored.status, stored.reasons) == (single.status, single.reasons)
+        assert (stored.subject, stored.body, stored.to, stored.language) == (
+            single.subject,
+            single.body,
+            single.to,
+            single.language,
+        )
+    assert [q.status for q in bulk.messages] == [
+        "queued",
+        "suppressed",
+        "suppressed",
+        "suppressed",
+        "queued",
+        "queued",
+        "queued",
+    ]
+    assert bulk.counts == {"queued": 4, "suppressed": 3}
+
+
+def test_every_bulk_message_has_history_and_only_queued_ones_an_outbox_job(crowd: Crowd) -> None:
+    session, now = crowd.session, utcnow()
+    result = queue_messages(session, company=crowd.company, intents=_intents(crowd, "b"), now=now)
+    ids = [q.id for q in result.messages]
+    events = dict(
+        session.execute(
+            select(MessageEvent.message_id, MessageEvent.status).where(
+                MessageEvent.message_id.in_(ids)
+            )
+        ).all()
+    )
+    assert events == {q.id: q.status for q in result.messages}
+    jobs = session.scalars(select(OutboxJob.payload).where(OutboxJob.topic == "messaging.send"))
+    queued = {q.id for q in result.messages if q.status == "queued"}
+    assert {p["message_id"] for p in jobs} & set(ids) == queued
+
+
+def test_repeating_a_bulk_send_records_duplicates_and_queues_nothing_more(crowd: Crowd) -> None:
+    session, now = crowd.session, utcnow()
+    first = queue_messages(session, company=crowd.company, intents=_intents(crowd, "r"), now=now)
+    jobs_before = session.scalar(select(func.count()).select_from(OutboxJob))
+    again = queue_messages(session, company=crowd.company, intents=_intents(crowd, "r"), now=now)
+    assert session.scalar(select(func.count()).select_from(OutboxJob)) == jobs_before
+    assert {q.status for q in again.messages} == {"suppressed"}
+    assert [q.reasons[0]["code"] for q in again.messages] == ["duplicate"] * len(again.messages)
+    assert [q.duplicate_of_id for q in again.messages] == [q.id for q in first.messages]
+
+
+def test_the_same_key_twice_in_one_batch_sends_once(crowd: Crowd) -> None:
+    session, now = crowd.session, utcnow()
+    intents = _intents(crowd, "twice")[:1] * 2
+    result = queue_messages(session, company=crowd.company, intents=intents, now=now)
+    assert [q.status for q in result.messages] == ["queued", "suppressed"]
+    assert result.messages[1].duplicate_of_id == result.messages[0].id
+
+
+def test_bulk_messages_are_delivered_by_the_worker(
+    crowd: Crowd, session_factory: sessionmaker[Session]
+) -> None:
+    session = crowd.session
+    sms, mail = FakeSmsTransport(), FakeEmailTransport()
+    configure(Channels(email=mail, sms=sms, base_url="https://engage.example"))
+    result = queue_messages(
+        session, company=crowd.company, intents=_intents(crowd, "d"), now=utcnow()
+    )
+    session.commit()
+    worker = Worker(
+        session_factory,
+        name="t",
+        rng=random.Random(1),
+        config=WorkerConfig(backoff_base=0.0, backoff_cap=0.0),
+    )
+    while worker.run_once():
+        pass
+    session.expire_all()
+    statuses = {q.id: session.get(Message, q.id).status for q in result.messages}  # type: ignore[union-attr]
+    assert [statuses[q.id] for q in result.messages] == [
+        "sent" if q.status == "queued" else q.status for q in result.messages
+    ]
+    assert len(sms.sent) == 1 and len(mail.sent) == 3
+    queued_ids = {f"flm-{q.id}" for q in result.messages if q.status == "queued"}
+    assert {m.reference for m in mail.sent} | {s.reference for _, s in sms.sent} == queued_ids
+
