@@ -206,3 +206,13 @@ def test_unknown_company_code_is_a_friendly_404(client: TestClient) -> None:
     response = client.get("/portal/no-such-company/login")
     assert response.status_code == 404
     assert "Page not found" in response.text
+
+
+def test_the_portal_entry_takes_the_company_id(tenant: Tenant, client: TestClient) -> None:
+    entry = client.get("/portal/")
+    assert entry.status_code == 200 and 'name="company_code"' in entry.text
+    found = client.get("/portal/", params={"company_code": " ACME "}, follow_redirects=False)
+    assert found.status_code == 303
+    assert found.headers["location"] == f"/portal/{tenant.code}/login"
+    unknown = client.get("/portal/", params={"company_code": "nope"})
+    assert unknown.status_code == 404 and "don't know that company ID" in unknown.text

@@ -130,3 +130,17 @@ class PortalUpload(Base):
     storage_key: Mapped[str] = mapped_column(String(80), unique=True)
     note: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ProcessorCustomer(Base):
+    """The customer's id at the card processor (cards on file hang off it there)."""
+
+    __tablename__ = "processor_customers"
+    __table_args__ = (UniqueConstraint("customer_id", "processor"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"), index=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))
+    processor: Mapped[str] = mapped_column(String(20))
+    ref: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

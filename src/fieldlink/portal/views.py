@@ -55,6 +55,27 @@ def _public_page(
     )
 
 
+@router.get("/portal", response_model=None)
+@router.get("/portal/", response_model=None)
+def portal_entry(request: Request, session: DbSession) -> Response:
+    """Where a customer types the company ID the business gave them."""
+    typed = (request.query_params.get("company_code") or "").strip().lower()[:40]
+    unknown = False
+    if typed:
+        try:
+            company, _ = context.portal_company(session, typed)
+        except FieldlinkError:
+            unknown = True
+        else:
+            return RedirectResponse(f"/portal/{company.company_code}/login", status_code=303)
+    return render(
+        request,
+        "portal/entry.html",
+        {"typed": typed, "unknown": unknown},
+        status=404 if unknown else 200,
+    )
+
+
 @router.get("/portal/{company_code}", response_model=None)
 @router.get("/portal/{company_code}/", response_model=None)
 def portal_home(company_code: str, request: Request, session: DbSession) -> Response:

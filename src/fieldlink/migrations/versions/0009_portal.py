@@ -1,5 +1,5 @@
 """customer portal: logins and login requests, sessions, login attempts, service
-requests and uploads
+requests, uploads and the customer's id at the card processor
 
 Revision ID: 0009_portal
 Revises: 0008_customer_web
@@ -140,8 +140,28 @@ def upgrade() -> None:
     op.create_index(op.f("ix_portal_uploads_company_id"), "portal_uploads", ["company_id"])
     op.create_index(op.f("ix_portal_uploads_customer_id"), "portal_uploads", ["customer_id"])
 
+    op.create_table(
+        "processor_customers",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("company_id", sa.Integer(), nullable=False),
+        sa.Column("customer_id", sa.Integer(), nullable=False),
+        sa.Column("processor", sa.String(length=20), nullable=False),
+        sa.Column("ref", sa.String(length=200), nullable=False),
+        sa.Column("created_at", UTCDateTime(), nullable=False),
+        _fk("processor_customers", "company_id", "companies"),
+        _fk("processor_customers", "customer_id", "customers", "CASCADE"),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_processor_customers")),
+        sa.UniqueConstraint(
+            "customer_id", "processor", name=op.f("uq_processor_customers_customer_id_processor")
+        ),
+    )
+    op.create_index(
+        op.f("ix_processor_customers_company_id"), "processor_customers", ["company_id"]
+    )
+
 
 def downgrade() -> None:
+    op.drop_table("processor_customers")
     op.drop_table("portal_uploads")
     op.drop_table("portal_service_requests")
     op.drop_table("portal_login_attempts")
