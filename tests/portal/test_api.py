@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from fieldlink.accounts.models import User
 from fieldlink.customers.models import Customer
+from fieldlink.messaging.models import Message
 from tests.conftest import Tenant
 from tests.portal.helpers import PASSWORD, login, post_form, seed
 
@@ -82,6 +85,10 @@ def test_customer_requests_a_login_and_the_office_approves_it(
     session: Session, tenant: Tenant, api: TestClient, client: TestClient
 ) -> None:
     customer = _customer(session, tenant.company_id)
+    session.add(
+        User(company_id=tenant.company_id, name="Olga", email="olga@acme.example", role="owner")
+    )
+    session.commit()
     form = {
         "name": "Maria Smith",
         "email": "Maria@Example.com",
@@ -94,6 +101,10 @@ def test_customer_requests_a_login_and_the_office_approves_it(
     sent = post_form(client, f"/portal/{tenant.code}/request-account", form)
     assert sent.status_code == 303
     assert "will check your request" in client.get(sent.headers["location"]).text
+    # The office (its owner, lacking a point of contact) is told through the outbox.
+    notice = session.scalar(select(Message).where(Message.touchpoint == "portal_account_request"))
+    assert notice is not None and notice.to == "olga@acme.example"
+    assert "Maria Smith" in (notice.subject or "") and "maria.smith" in notice.body
     # Before approval the customer cannot log in, and is told why.
     pending = login(client, tenant.code, "maria.smith")
     assert pending.status_code == 403 and "waiting for approval" in pending.text

@@ -120,3 +120,20 @@ def test_the_same_login_id_at_another_company_is_another_login(
 
     # "x-oakstreet" exists only at the other company: not a login here.
     assert login(client, me.code, stranger.account.login_id).status_code == 401
+
+
+@pytest.mark.parametrize("bad", ["abc", "0", "-1", "99999999999999999999", "1.5", "%00"])
+def test_bad_ids_on_portal_pages_are_friendly_4xx(
+    client: TestClient, three: tuple[Seed, Seed, Seed], bad: str
+) -> None:
+    me, _, _ = three
+    web = logged_in(client, me)
+    for path in ("history", "invoices", "uploads"):
+        response = web.get(f"/portal/{me.code}/{path}/{bad}")
+        assert 400 <= response.status_code < 500, (path, bad, response.status_code)
+        assert response.headers["content-type"].startswith("text/html")
+    junk = web.get(
+        f"/portal/{me.code}/history",
+        params={"customer_id": bad, "location_id": bad, "page": bad, "date_from": bad},
+    )
+    assert junk.status_code == 200

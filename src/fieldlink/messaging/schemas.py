@@ -29,6 +29,7 @@ Touchpoint = Literal[
     "payment_receipt",
     "estimate_decision",
     "reschedule_request",
+    "portal_account_request",
 ]
 Language = Literal["en", "es"]
 

@@ -34,6 +34,7 @@ TOUCHPOINTS = (
     "payment_receipt",
     "estimate_decision",
     "reschedule_request",
+    "portal_account_request",
 )
 CHANNELS = ("sms", "email")
 MAX_TEMPLATE_CHARS = 20_000
@@ -206,6 +207,12 @@ DEFAULTS: dict[tuple[str, str], tuple[str | None, str]] = {
         "Address: {{ location.address }}\n"
         "{% if appointment.date %}Preferred: {{ appointment.date }} {{ appointment.window }}\n"
         "{% endif %}\n{{ message }}\n\nThe job is waiting for a technician and a time.",
+    ),
+    ("portal_account_request", "email"): (
+        "{{ company.name }} portal: {{ contact.name }} asks for a login",
+        "{{ contact.name }} asked for a login to the {{ company.name }} customer portal.\n\n"
+        "{{ message }}\n\nApprove it (linking it to the customer's account) or reject it "
+        "with PATCH /v1/portal-accounts/{{ job.id }}.",
     ),
     ("portal_service_request", "sms"): (
         None,

@@ -17,8 +17,7 @@ from starlette.responses import Response
 from fieldlink.config import Settings
 from fieldlink.db import utcnow
 from fieldlink.errors import FieldlinkError, NotFound
-from fieldlink.jobs.billing import remove_payment_method
-from fieldlink.jobs.models import SCHEDULE_TYPES, Invoice, Job, PaymentMethod
+from fieldlink.jobs.models import SCHEDULE_TYPES, Invoice, Job
 from fieldlink.pages import PageError, csrf
 from fieldlink.pages.i18n import N_
 from fieldlink.portal import queries, requests, uploads
@@ -322,38 +321,6 @@ def payments(company_code: str, request: Request, session: DbSession) -> Respons
             "date_to": date_to.isoformat() if date_to else "",
         },
     )
-
-
-# --- payment methods -------------------------------------------------------------------
-
-
-@router.get(P + "/payment-methods", response_model=None)
-def payment_methods(company_code: str, request: Request, session: DbSession) -> Response:
-    portal = require_login(request, session, company_code, "payment_methods")
-    if not isinstance(portal, Portal):
-        return portal
-    return portal.page(
-        "portal/payment_methods.html",
-        {
-            **helpers(portal),
-            "cards": queries.payment_methods(portal),
-            "notice": request.query_params.get("done"),
-        },
-    )
-
-
-@router.post(P + "/payment-methods/{method_id}/remove", dependencies=CSRF, response_model=None)
-def payment_method_remove(
-    company_code: str, method_id: int, request: Request, session: DbSession
-) -> Response:
-    portal = require_login(request, session, company_code, "payment_methods")
-    if not isinstance(portal, Portal):
-        return portal
-    method: PaymentMethod = queries.one_of(portal, PaymentMethod, method_id, "payment method")
-    if method.customer_id != portal.customer.id:
-        raise NotFound("payment method not found")
-    remove_payment_method(session, method=method)
-    return RedirectResponse(f"{portal.base}/payment-methods?done=removed", status_code=303)
 
 
 # --- uploads ---------------------------------------------------------------------------

@@ -127,3 +127,53 @@ def _notify_office(
         now=now,
         refs=Refs(job_id=job.id, subject_ref=f"portal_request:{request.id}"),
     )
+
+
+def notify_account_request(
+    session: Session, *, company: Company, account: PortalAccount, now: datetime
+) -> None:
+    """Tell the office a customer asked for a portal login (touchpoint
+    ``portal_account_request``, editable); the login id names the request."""
+    user = office_recipient(session, company)
+    if user is None:
+        return
+    details = [
+        f"Name: {account.request_name}",
+        f"Email: {account.request_email}",
+        f"Phone: {account.request_phone or '-'}",
+        f"Address: {account.request_address or '-'}",
+        f"Login id: {account.login_id}",
+    ]
+    if account.request_note:
+        details.append(f"Note: {account.request_note}")
+    variables = {
+        "company": {
+            "name": company.name,
+            "phone": company.business_phone or "",
+            "website": company.website or "",
+            "logo_url": company.logo_url or "",
+        },
+        "customer": {"name": account.request_name or ""},
+        "contact": {"name": account.request_name or "", "first_name": ""},
+        "location": {"address": account.request_address or ""},
+        "job": {"id": account.id, "job_type": "", "po_number": ""},
+        "appointment": {"date": "", "window": ""},
+        "technician": None,
+        "eta": "",
+        "status": {"name": ""},
+        "link": "",
+        "reschedule_link": "",
+        "amount": "",
+        "message": "\n".join(details),
+    }
+    queue_staff_message(
+        session,
+        company=company,
+        user=user,
+        touchpoint="portal_account_request",
+        channel="email",
+        variables=variables,
+        idempotency_key=f"portal_account_request:{account.id}:{user.id}",
+        now=now,
+        refs=Refs(subject_ref=f"portal_account:{account.id}"),
+    )

@@ -13,9 +13,10 @@ from starlette.responses import Response
 from fieldlink.db import utcnow
 from fieldlink.errors import FieldlinkError
 from fieldlink.pages import csrf, render
-from fieldlink.portal import accounts, auth, context
+from fieldlink.portal import accounts, auth, context, requests
 from fieldlink.portal.json_views import router as json_router
 from fieldlink.portal.pages import router as pages_router
+from fieldlink.portal.pay_views import router as pay_router
 from fieldlink.validation import normalise_email, normalise_phone
 from fieldlink.web.deps import DbSession
 
@@ -180,7 +181,7 @@ async def request_account_submit(
             errors["phone"] = "phone"
     if not errors:
         try:
-            accounts.request_login(
+            account = accounts.request_login(
                 session,
                 company=company,
                 name=values["name"][:200],
@@ -199,6 +200,7 @@ async def request_account_submit(
             errors[field] = exc.code
             status = exc.status
         else:
+            requests.notify_account_request(session, company=company, account=account, now=utcnow())
             return RedirectResponse(
                 f"/portal/{company.company_code}/request-account/sent", status_code=303
             )
@@ -224,4 +226,5 @@ def request_account_sent(company_code: str, request: Request, session: DbSession
 
 
 router.include_router(pages_router)
+router.include_router(pay_router)
 router.include_router(json_router)
