@@ -87,6 +87,22 @@ def test_customer_logs_in_browses_requests_service_and_switches_to_spanish(
     assert "Your service request was sent" in page.get_by_role("status").inner_text()
     assert "Repair" in page.content()
 
+    # Pay the open invoice from the dashboard with a new (test) card.
+    page.get_by_role("link", name=f"Pay {portal_seed.invoice.number}").first.click()
+    assert axe_violations(page) == []
+    page.get_by_label("A new card").check()
+    page.get_by_label("Visa ending 0002 (declined)").check()
+    page.get_by_role("button", name="Pay now").click()
+    assert "Your card was declined" in page.get_by_role("alert").inner_text()
+    page.get_by_label("A new card").check()
+    page.get_by_label("Visa ending 4242 (approved)").check()
+    page.get_by_role("button", name="Pay now").click()
+    assert "Your payment of $289.00 was received" in page.get_by_role("status").inner_text()
+    _shot(live_server, page, "paid")
+    page.goto(f"{base}/payments")
+    assert portal_seed.invoice.number in page.locator("#payments").inner_text()
+    page.goto(f"{base}/dashboard")
+
     page.get_by_role("link", name="Español").click()
     assert "Bienvenido" in page.get_by_role("heading", level=1).inner_text()
     assert page.evaluate("document.documentElement.lang") == "es"
