@@ -220,3 +220,16 @@ def test_portal_toggles_are_validated(api: TestClient) -> None:
         response = api.patch("/v1/company", json={"settings": {"portal": bad}})
         assert response.status_code == 422, bad
         assert response.headers["content-type"].startswith("application/problem+json")
+
+
+def test_moving_a_login_to_another_customer_logs_its_browsers_out(
+    session: Session, tenant: Tenant, api: TestClient, client: TestClient
+) -> None:
+    s = seed(session, tenant.company_id)
+    other = _customer(session, tenant.company_id, "Elm Street Shop")
+    assert login(client, s.code, "oakstreet").status_code == 303
+    moved = api.patch(f"/v1/portal-accounts/{s.account.id}", json={"customer_id": other.id})
+    assert moved.status_code == 200 and moved.json()["customer_id"] == other.id
+    assert client.get(f"/portal/{s.code}/dashboard", follow_redirects=False).status_code == 303
+    assert login(client, s.code, "oakstreet").status_code == 303
+    assert "Elm Street Shop" in client.get(f"/portal/{s.code}/dashboard").text

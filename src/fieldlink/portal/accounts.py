@@ -158,9 +158,13 @@ def update_login(
     if "customer_id" in changes and changes["customer_id"] is not None:
         customer_id = changes["customer_id"]
         assert isinstance(customer_id, int)
-        account.customer_id = get_scoped(
+        new_customer_id = get_scoped(
             session, Customer, customer_id, account.company_id, "customer"
         ).id
+        if account.customer_id not in (None, new_customer_id):
+            # Moved to another account: no browser keeps showing the old one.
+            auth.end_all_sessions(session, account=account)
+        account.customer_id = new_customer_id
     if changes.get("login_id") is not None:
         login_id = normalise_login_id(str(changes["login_id"]))
         _login_free(session, company_id=account.company_id, login_id=login_id, own_id=account.id)
