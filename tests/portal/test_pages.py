@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import Connection, event
 from sqlalchemy.orm import Session
 
+from fieldlink.jobs.models import Job
 from tests.conftest import Tenant
 from tests.portal.helpers import Seed, logged_in, seed, set_portal
 
@@ -321,3 +323,32 @@ def test_list_columns_show_or_hide(
     session.commit()
     table = web.get(f"/portal/{s.code}/{page}").text.split("<table", 1)[1]
     assert (header in table) is not hide
+
+
+def test_history_page_queries_do_not_grow_with_its_rows(
+    web: TestClient, s: Seed, session: Session, connection: Connection
+) -> None:
+    statements: list[str] = []
+
+    def count(*args: object) -> None:
+        statements.append(str(args[2]))
+
+    event.listen(connection, "before_cursor_execute", count)
+    web.get(f"/portal/{s.code}/history")
+    few = len(statements)
+    for n in range(22):
+        session.add(
+            Job(
+                company_id=s.company.id,
+                customer_id=s.customer.id,
+                location_id=s.home.id,
+                job_type=f"Visit {n}",
+                custom_fields={},
+            )
+        )
+    session.commit()
+    statements.clear()
+    page = web.get(f"/portal/{s.code}/history")
+    event.remove(connection, "before_cursor_execute", count)
+    assert page.text.count("View job") == 25
+    assert len(statements) <= few

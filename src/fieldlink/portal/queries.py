@@ -153,37 +153,60 @@ def service_history(portal: Portal, f: HistoryFilter) -> tuple[list[HistoryRow],
     found = portal.session.execute(stmt).all()
     more = len(found) > PAGE_SIZE
     found = found[:PAGE_SIZE]
-    return [history_row(portal, job, when) for job, when in found], more
+    return history_rows(portal, [(job, when) for job, when in found]), more
 
 
-def history_row(portal: Portal, job: Job, when: datetime | None = None) -> HistoryRow:
+def history_rows(portal: Portal, found: list[tuple[Job, datetime]]) -> list[HistoryRow]:
+    """Rows for a page of jobs in four queries, whatever the page size."""
     session = portal.session
-    customer = session.get(Customer, job.customer_id)
-    assert customer is not None
-    location = session.get(Location, job.location_id) if job.location_id else None
-    first = session.scalar(
+    jobs = [job for job, _ in found]
+    job_ids = [job.id for job in jobs]
+    customers = {
+        c.id: c
+        for c in session.scalars(
+            select(Customer).where(Customer.id.in_({j.customer_id for j in jobs}))
+        )
+    }
+    location_ids = {j.location_id for j in jobs if j.location_id}
+    places = {
+        loc.id: loc
+        for loc in session.scalars(select(Location).where(Location.id.in_(location_ids)))
+    }
+    firsts: dict[int, Appointment] = {}
+    for appointment in session.scalars(
         select(Appointment)
-        .where(Appointment.job_id == job.id)
-        .order_by(Appointment.window_start)
-        .limit(1)
-    )
-    invoice = session.scalar(
+        .where(Appointment.job_id.in_(job_ids))
+        .order_by(Appointment.window_start.desc())
+    ):
+        firsts[appointment.job_id] = appointment  # the earliest is written last
+    invoices: dict[int, Invoice] = {}
+    for invoice in session.scalars(
         select(Invoice)
-        .where(Invoice.job_id == job.id, Invoice.status != "void")
-        .order_by(Invoice.id.desc())
-        .limit(1)
-    )
+        .where(Invoice.job_id.in_(job_ids), Invoice.status != "void")
+        .order_by(Invoice.id)
+    ):
+        assert invoice.job_id is not None
+        invoices[invoice.job_id] = invoice  # the latest is written last
     hidden = set(portal.settings.hidden_custom_fields)
-    shown = {k: v for k, v in (job.custom_fields or {}).items() if k not in hidden}
-    return HistoryRow(
-        job=job,
-        customer=customer,
-        location=location,
-        when=when or (first.window_start if first else job.created_at),
-        schedule_type=first.schedule_type if first else None,
-        invoice=invoice,
-        custom_fields=shown,
+    return [
+        HistoryRow(
+            job=job,
+            customer=customers[job.customer_id],
+            location=places.get(job.location_id) if job.location_id else None,
+            when=when,
+            schedule_type=firsts[job.id].schedule_type if job.id in firsts else None,
+            invoice=invoices.get(job.id),
+            custom_fields={k: v for k, v in (job.custom_fields or {}).items() if k not in hidden},
+        )
+        for job, when in found
+    ]
+
+
+def history_row(portal: Portal, job: Job) -> HistoryRow:
+    first = portal.session.scalar(
+        select(func.min(Appointment.window_start)).where(Appointment.job_id == job.id)
     )
+    return history_rows(portal, [(job, first or job.created_at)])[0]
 
 
 def sales_history(portal: Portal, page: int) -> tuple[list[Invoice], bool]:
