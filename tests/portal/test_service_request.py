@@ -179,3 +179,15 @@ def test_request_for_a_sub_customer(client: TestClient, session: Session, s: See
     assert response.status_code == 303  # type: ignore[attr-defined]
     request = session.scalar(select(PortalServiceRequest))
     assert request is not None and request.customer_id == s.sub.id and request.sub_customer
+
+
+def test_the_office_lists_portal_requests_of_its_own_company(
+    client: TestClient, session: Session, s: Seed, api: TestClient, rival_api: TestClient
+) -> None:
+    web = logged_in(client, s)
+    _request(web, s, location_id=s.home.id, description="Noisy", schedule_type="pm")
+    [item] = api.get("/v1/portal-service-requests").json()["items"]
+    assert item["customer_id"] == s.customer.id and item["schedule_type"] == "pm"
+    job = api.get(f"/v1/jobs/{item['job_id']}").json()
+    assert job["status"] == "open" and "Noisy" in job["description"]
+    assert rival_api.get("/v1/portal-service-requests").json()["items"] == []

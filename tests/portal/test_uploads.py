@@ -158,3 +158,24 @@ def test_uploads_switched_off_refuse_posts_and_downloads(
         files={"file": ("x.png", PNG, "image/png")},
     )
     assert response.status_code == 404
+
+
+def test_the_office_lists_and_downloads_uploads_of_its_own_customers(
+    client: TestClient,
+    session: Session,
+    s: Seed,
+    upload_dir: Path,
+    api: TestClient,
+    rival_api: TestClient,
+) -> None:
+    web = logged_in(client, s)
+    _upload(web, s, "plate.png", PNG, "image/png", job_id=str(s.old_job.id))
+    listed = api.get("/v1/portal-uploads", params={"customer_id": s.customer.id}).json()
+    [item] = listed["items"]
+    assert item["filename"] == "plate.png" and item["job_id"] == s.old_job.id
+    assert "storage_key" not in item
+    file = api.get(f"/v1/portal-uploads/{item['id']}/file")
+    assert file.status_code == 200 and file.content == PNG
+    assert file.headers["content-disposition"].startswith("attachment")
+    assert rival_api.get("/v1/portal-uploads").json()["items"] == []
+    assert rival_api.get(f"/v1/portal-uploads/{item['id']}/file").status_code == 404

@@ -4,18 +4,27 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import FileResponse
 from sqlalchemy import select
 
+from fieldlink.config import Settings
 from fieldlink.customers.api import PathId
-from fieldlink.db import utcnow
-from fieldlink.portal import accounts
-from fieldlink.portal.models import PortalAccount
-from fieldlink.portal.schemas import PortalAccountIn, PortalAccountOut, PortalAccountPatch
+from fieldlink.db import get_scoped, utcnow
+from fieldlink.errors import NotFound
+from fieldlink.portal import accounts, uploads
+from fieldlink.portal.models import PortalAccount, PortalServiceRequest, PortalUpload
+from fieldlink.portal.schemas import (
+    PortalAccountIn,
+    PortalAccountOut,
+    PortalAccountPatch,
+    PortalServiceRequestOut,
+    PortalUploadOut,
+)
 from fieldlink.web.deps import CurrentTenant, DbSession
 from fieldlink.web.pagination import Page, page_params, paginate
 
-router = APIRouter(prefix="/v1", tags=["portal accounts"])
+router = APIRouter(prefix="/v1", tags=["portal"])
 
 
 def account_out(account: PortalAccount) -> PortalAccountOut:
@@ -84,3 +93,56 @@ def update_portal_account(
         session, account=account, changes=body.model_dump(exclude_unset=True), now=utcnow()
     )
     return account_out(account)
+
+
+@router.get("/portal-uploads")
+def list_portal_uploads(
+    tenant: CurrentTenant,
+    session: DbSession,
+    customer_id: int | None = Query(None, ge=1, le=2**31 - 1),
+    job_id: int | None = Query(None, ge=1, le=2**31 - 1),
+    page: Page = Depends(page_params),
+) -> dict[str, Any]:
+    """Files customers uploaded in the portal (photos, PDFs), oldest first."""
+    stmt = select(PortalUpload).where(PortalUpload.company_id == tenant.company_id)
+    if customer_id is not None:
+        stmt = stmt.where(PortalUpload.customer_id == customer_id)
+    if job_id is not None:
+        stmt = stmt.where(PortalUpload.job_id == job_id)
+    return paginate(session, stmt, PortalUpload.id, page, PortalUploadOut.model_validate)
+
+
+@router.get("/portal-uploads/{upload_id}/file", response_class=FileResponse)
+def portal_upload_file(
+    upload_id: PathId, request: Request, tenant: CurrentTenant, session: DbSession
+) -> FileResponse:
+    """The uploaded file itself (as an attachment)."""
+    upload: PortalUpload = get_scoped(
+        session, PortalUpload, upload_id, tenant.company_id, "portal upload"
+    )
+    settings: Settings = request.app.state.settings
+    path = uploads.storage_path(settings.upload_dir, upload.company_id, upload.storage_key)
+    if not path.is_file():
+        raise NotFound(f"portal upload {upload_id} has no file", code="portal_upload_not_found")
+    return FileResponse(
+        path,
+        media_type=upload.content_type,
+        filename=upload.filename,
+        headers={"X-Content-Type-Options": "nosniff"},
+    )
+
+
+@router.get("/portal-service-requests")
+def list_portal_service_requests(
+    tenant: CurrentTenant,
+    session: DbSession,
+    customer_id: int | None = Query(None, ge=1, le=2**31 - 1),
+    page: Page = Depends(page_params),
+) -> dict[str, Any]:
+    """Service requests customers made in the portal; each opened an unassigned job."""
+    stmt = select(PortalServiceRequest).where(PortalServiceRequest.company_id == tenant.company_id)
+    if customer_id is not None:
+        stmt = stmt.where(PortalServiceRequest.customer_id == customer_id)
+    return paginate(
+        session, stmt, PortalServiceRequest.id, page, PortalServiceRequestOut.model_validate
+    )

@@ -333,6 +333,9 @@ def _uploads_page(portal: Portal, error: str | None, *, status: int = 200) -> Re
         {
             **helpers(portal),
             "files": queries.uploads(portal),
+            "jobs": [row.job for row in queries.service_history(portal, queries.HistoryFilter())[0]]
+            if portal.settings.service_history
+            else [],
             "error": error,
             "max_mb": settings.upload_max_bytes // (1024 * 1024),
             "uploaded": portal.request.query_params.get("uploaded") == "1",

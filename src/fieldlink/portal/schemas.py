@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -52,4 +52,31 @@ class PortalAccountOut(BaseModel):
     request_note: str | None
     last_login_at: datetime | None
     decided_at: datetime | None
+    created_at: datetime
+
+
+class PortalUploadOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    customer_id: int
+    job_id: int | None
+    filename: str
+    content_type: str
+    size: int
+    note: str | None
+    created_at: datetime
+
+
+class PortalServiceRequestOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    customer_id: int
+    job_id: int
+    account_id: int | None
+    preferred_date: date | None
+    schedule_type: str | None
+    new_address: str | None
+    sub_customer: bool
     created_at: datetime
