@@ -233,3 +233,19 @@ def test_moving_a_login_to_another_customer_logs_its_browsers_out(
     assert client.get(f"/portal/{s.code}/dashboard", follow_redirects=False).status_code == 303
     assert login(client, s.code, "oakstreet").status_code == 303
     assert "Elm Street Shop" in client.get(f"/portal/{s.code}/dashboard").text
+
+
+def test_a_requested_password_is_kept_exactly_as_typed(
+    session: Session, tenant: Tenant, api: TestClient, client: TestClient
+) -> None:
+    customer = _customer(session, tenant.company_id)
+    spaced = "  spaces around me  "
+    form = {"name": "Sam", "email": "sam@example.com", "login_id": "sam", "password": spaced}
+    assert post_form(client, f"/portal/{tenant.code}/request-account", form).status_code == 303
+    [request] = api.get("/v1/portal-accounts", params={"status": "requested"}).json()["items"]
+    api.patch(
+        f"/v1/portal-accounts/{request['id']}",
+        json={"status": "active", "customer_id": customer.id},
+    )
+    assert login(client, tenant.code, "sam", spaced.strip()).status_code == 401
+    assert login(client, tenant.code, "sam", spaced).status_code == 303

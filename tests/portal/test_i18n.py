@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 
 from fieldlink.portal.models import PortalAccount
 from tests.conftest import Tenant
-from tests.portal.helpers import logged_in, seed, set_portal
+from tests.portal.helpers import csrf_of, logged_in, seed, set_portal
 
 
 def test_login_page_follows_accept_language(
@@ -27,15 +27,27 @@ def test_the_customers_choice_is_remembered_on_their_login(
     spanish = web.get(f"/portal/{s.code}/dashboard?lang=es")
     assert "Bienvenido, Oak Street Offices" in spanish.text
     assert "Pagos pendientes" in spanish.text
+    # The toggle's choice holds on the next pages (cookie) ...
+    assert "Historial de servicios" in web.get(f"/portal/{s.code}/history").text
+    # ... and no GET changes the login: it is saved when the customer logs out (a POST).
     account = session.get(PortalAccount, s.account.id)
     assert account is not None
     session.refresh(account)
+    assert account.language is None
+    token = csrf_of(web.get(f"/portal/{s.code}/dashboard").text)
+    web.post(f"/portal/{s.code}/logout", data={"csrf_token": token})
+    session.refresh(account)
     assert account.language == "es"
-    # A new browser with an English Accept-Language still gets Spanish after login.
+    # Another device with an English browser opens in Spanish after login.
     other = TestClient(client.app)
     logged_in(other, s)
     page = other.get(f"/portal/{s.code}/history", headers={"Accept-Language": "en-US"})
     assert "Historial de servicios" in page.text
+    # Picking English there (then logging in again) saves English.
+    other.get(f"/portal/{s.code}/dashboard?lang=en")
+    logged_in(other, s)
+    session.refresh(account)
+    assert account.language == "en"
 
 
 def test_with_translation_off_there_is_no_switch_and_the_toggle_is_ignored(

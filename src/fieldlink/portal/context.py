@@ -121,7 +121,7 @@ class Portal:
             {**common_context(self.company, self.settings), "portal": self, **context},
             company=self.company,
             status=status,
-            lang=language(self.request, self.settings, self.account, self.session),
+            lang=language(self.request, self.settings, self.account),
         )
 
 
@@ -134,27 +134,26 @@ def common_context(company: Company, settings: PortalSettings) -> dict[str, Any]
     }
 
 
-def language(
-    request: Request,
-    settings: PortalSettings,
-    account: PortalAccount | None,
-    session: Session | None = None,
-) -> str:
-    """The customer's language: the page toggle (remembered on their login), their login's
-    saved choice, the toggle's cookie, then the browser's Accept-Language."""
+def language(request: Request, settings: PortalSettings, account: PortalAccount | None) -> str:
+    """The customer's language: the page toggle, the toggle's cookie, the choice saved on
+    their login, then the browser's Accept-Language."""
     if settings.translation:
-        chosen = i18n.normalise(request.query_params.get("lang"))
+        chosen = i18n.normalise(request.query_params.get("lang")) or i18n.normalise(
+            request.cookies.get(i18n.LANG_COOKIE)
+        )
         if chosen:
-            if account is not None and account.language != chosen and session is not None:
-                account.language = chosen
-                session.flush()
             return chosen
         if account is not None and account.language:
             return account.language
-        cookie = i18n.normalise(request.cookies.get(i18n.LANG_COOKIE))
-        if cookie:
-            return cookie
     return i18n.from_accept_language(request.headers.get("accept-language")) or "en"
+
+
+def remember_language(request: Request, settings: PortalSettings, account: PortalAccount) -> None:
+    """Save the language the customer picked with the toggle on their login, so another
+    device opens in it. Called from the login and logout POSTs: a GET changes nothing."""
+    chosen = i18n.normalise(request.cookies.get(i18n.LANG_COOKIE))
+    if settings.translation and chosen and account.language != chosen:
+        account.language = chosen
 
 
 def load(request: Request, session: Session, company_code: str) -> Portal | None:

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 Language = Literal["en", "es"]
+
+
+# Passwords are kept exactly as typed (spaces included): the login form checks them so.
+Password = Annotated[str, StringConstraints(strip_whitespace=False, min_length=1, max_length=128)]
 
 
 class Input(BaseModel):
@@ -19,7 +23,7 @@ class PortalAccountIn(Input):
 
     customer_id: int = Field(ge=1, le=2**31 - 1)
     login_id: str = Field(min_length=3, max_length=80)
-    password: str = Field(min_length=1, max_length=128, description="at least 10 characters")
+    password: Password = Field(description="at least 10 characters")
     language: Language | None = None
 
 
@@ -30,7 +34,7 @@ class PortalAccountPatch(Input):
     status: Literal["active", "rejected", "disabled"] | None = None
     customer_id: int | None = Field(None, ge=1, le=2**31 - 1)
     login_id: str | None = Field(None, min_length=3, max_length=80)
-    password: str | None = Field(None, min_length=1, max_length=128)
+    password: Password | None = None
     unlock: bool | None = None
     language: Language | None = None
 

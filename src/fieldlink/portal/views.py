@@ -106,7 +106,7 @@ def login_page(company_code: str, request: Request, session: DbSession) -> Respo
 
 @router.post("/portal/{company_code}/login", dependencies=CSRF, response_model=None)
 async def login_submit(company_code: str, request: Request, session: DbSession) -> Response:
-    company, _ = context.portal_company(session, company_code)
+    company, settings = context.portal_company(session, company_code)
     login_id = await form_text(request, "login_id", 80)
     password = (await request.form()).get("password")
     password = password[: auth.MAX_PASSWORD + 1] if isinstance(password, str) else ""
@@ -129,6 +129,8 @@ async def login_submit(company_code: str, request: Request, session: DbSession) 
             {"error": result.outcome, "login_id": login_id, "logged_out": False},
             status=LOGIN_STATUS.get(result.outcome, 401),
         )
+    assert result.account is not None
+    context.remember_language(request, settings, result.account)
     response = RedirectResponse(f"/portal/{company.company_code}/dashboard", status_code=303)
     context.set_session_cookie(request, response, result.token)
     return response
@@ -137,6 +139,9 @@ async def login_submit(company_code: str, request: Request, session: DbSession) 
 @router.post("/portal/{company_code}/logout", dependencies=CSRF, response_model=None)
 def logout(company_code: str, request: Request, session: DbSession) -> Response:
     company, _ = context.portal_company(session, company_code)
+    portal = context.load(request, session, company_code)
+    if portal is not None:
+        context.remember_language(request, portal.settings, portal.account)
     token = context.session_token(request)
     if token:
         auth.end_session(session, token=token)
@@ -165,7 +170,9 @@ async def request_account_submit(
 ) -> Response:
     company, _ = context.portal_company(session, company_code)
     values = {name: await form_text(request, name) for name in REQUEST_FIELDS}
-    password = await form_text(request, "password", auth.MAX_PASSWORD + 1)
+    raw_password = (await request.form()).get("password")
+    # Kept exactly as typed (spaces included), as the login form checks it.
+    password = raw_password[: auth.MAX_PASSWORD + 1] if isinstance(raw_password, str) else ""
     errors: dict[str, str] = {}
     status = 422
     if not values["name"]:
