@@ -137,3 +137,19 @@ def test_bad_ids_on_portal_pages_are_friendly_4xx(
         params={"customer_id": bad, "location_id": bad, "page": bad, "date_from": bad},
     )
     assert junk.status_code == 200
+
+
+def test_draft_and_void_invoices_are_not_shown_to_the_customer(
+    client: TestClient, session: Session, three: tuple[Seed, Seed, Seed]
+) -> None:
+    me, _, _ = three
+    me.invoice.status = "draft"
+    me.sale.status = "void"
+    session.commit()
+    web = logged_in(client, me)
+    for invoice in (me.invoice, me.sale):
+        assert web.get(f"/portal/{me.code}/invoices/{invoice.id}").status_code == 404
+        assert web.get(f"/portal/{me.code}/invoices/{invoice.id}/pay").status_code == 404
+    for path in ("dashboard", "history", "sales"):
+        text = web.get(f"/portal/{me.code}/{path}").text
+        assert me.invoice.number not in text and me.sale.number not in text, path

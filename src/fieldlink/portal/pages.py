@@ -280,7 +280,7 @@ def invoice_view(
     invoice: Invoice = queries.one_of(portal, Invoice, invoice_id, "invoice")
     # An invoice is shown from the history it belongs to: service jobs or sales.
     portal.require("service_history" if invoice.job_id is not None else "sales_history")
-    if invoice.status == "void":
+    if invoice.status not in queries.VISIBLE_INVOICE_STATUSES:
         raise NotFound("invoice not found")
     return portal.page(
         "portal/invoice.html",

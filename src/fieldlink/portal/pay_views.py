@@ -82,7 +82,7 @@ def _pay_page(
         "amount": amount if amount is not None else f"{invoice.balance:.2f}",
         "nonce": nonce or secrets.token_urlsafe(18),
         "just_paid": just_paid,
-        "payable": invoice.status in ("sent", "draft") and invoice.balance > 0,
+        "payable": invoice.status == "sent" and invoice.balance > 0,
     }
     response = portal.page("portal/pay.html", context, status=status)
     for key, value in (_headers(portal) or {}).items():
@@ -96,7 +96,7 @@ def request_paid(portal: Portal) -> int | None:
 
 def _invoice(portal: Portal, invoice_id: int) -> Invoice:
     invoice: Invoice = queries.one_of(portal, Invoice, invoice_id, "invoice")
-    if invoice.status == "void":
+    if invoice.status not in queries.VISIBLE_INVOICE_STATUSES:
         raise NotFound("invoice not found")
     return invoice
 

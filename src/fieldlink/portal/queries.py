@@ -19,6 +19,8 @@ from fieldlink.portal.context import Portal
 from fieldlink.portal.models import PortalServiceRequest, PortalUpload
 
 PAGE_SIZE = 25
+# A draft is still the office's; a void one is gone. Customers see the rest.
+VISIBLE_INVOICE_STATUSES = ("sent", "paid")
 
 
 def one_of(portal: Portal, model: Any, object_id: int, label: str) -> Any:
@@ -66,7 +68,7 @@ def open_invoices(portal: Portal) -> list[Invoice]:
                 Invoice.company_id == portal.company.id,
                 Invoice.customer_id.in_(portal.customer_ids),
                 Invoice.balance > 0,
-                Invoice.status.in_(("sent", "draft")),
+                Invoice.status == "sent",
             )
             .order_by(Invoice.due_date, Invoice.id)
         )
@@ -182,7 +184,7 @@ def history_rows(portal: Portal, found: list[tuple[Job, datetime]]) -> list[Hist
     invoices: dict[int, Invoice] = {}
     for invoice in session.scalars(
         select(Invoice)
-        .where(Invoice.job_id.in_(job_ids), Invoice.status != "void")
+        .where(Invoice.job_id.in_(job_ids), Invoice.status.in_(VISIBLE_INVOICE_STATUSES))
         .order_by(Invoice.id)
     ):
         assert invoice.job_id is not None
@@ -218,7 +220,7 @@ def sales_history(portal: Portal, page: int) -> tuple[list[Invoice], bool]:
                 Invoice.company_id == portal.company.id,
                 Invoice.customer_id.in_(portal.customer_ids),
                 Invoice.job_id.is_(None),
-                Invoice.status != "void",
+                Invoice.status.in_(VISIBLE_INVOICE_STATUSES),
             )
             .order_by(Invoice.created_at.desc(), Invoice.id.desc())
             .offset((page - 1) * PAGE_SIZE)
