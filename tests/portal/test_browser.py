@@ -68,9 +68,11 @@ def test_customer_logs_in_browses_requests_service_and_switches_to_spanish(
     assert "Furnace repair" in page.content()
     assert axe_violations(page) == []
 
-    for path in ("sales", "payments", "payment-methods", "uploads", "sub-customers"):
+    for path in ("history", "sales", "payments", "payment-methods", "uploads", "sub-customers"):
         page.goto(f"{base}/{path}")
         assert axe_violations(page) == [], path
+        # Mobile first: wide tables scroll in their box; the page itself never sideways.
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390, path
     page.goto(f"{base}/invoices/{portal_seed.invoice.id}")
     assert axe_violations(page) == []
 
