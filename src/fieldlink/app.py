@@ -86,6 +86,8 @@ def _include_routers(app: FastAPI) -> None:
     from fieldlink.messaging.webhooks import router as messaging_webhooks
     from fieldlink.office.router import router as office
     from fieldlink.ops.api import router as operations
+    from fieldlink.portal.api import router as portal_api
+    from fieldlink.portal.views import router as portal_pages
     from fieldlink.sms.api import router as sms
     from fieldlink.sms.views import router as sms_pages
     from fieldlink.sms.webhooks import router as sms_webhooks
@@ -101,6 +103,8 @@ def _include_routers(app: FastAPI) -> None:
         sms,
         sms_webhooks,
         sms_pages,
+        portal_api,
+        portal_pages,
         operations,
         links_api,
         link_pages,

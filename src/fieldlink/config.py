@@ -34,6 +34,9 @@ class Settings(BaseSettings):
     outbox_retention_days: int = 7
     worker_visibility_timeout: float = 60.0
     worker_batch_size: int = 20
+    # Customer portal uploads: kept outside the web root, served only to their owner.
+    upload_dir: str = "fieldlink-uploads"
+    upload_max_bytes: int = 10 * 1024 * 1024
 
     @field_validator("database_url")
     @classmethod

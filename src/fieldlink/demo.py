@@ -32,6 +32,7 @@ from fieldlink.db import make_engine, make_sessionmaker, session_scope, utcnow
 from fieldlink.demo_day import play_service_day
 from fieldlink.jobs.models import Appointment, AppointmentTechnician, Invoice, Job
 from fieldlink.links.tokens import LinkMaker
+from fieldlink.portal.demo import add_demo_login
 
 TZ = "America/New_York"
 # Every demo user signs in to /office/ with this password (printed by `fieldlink demo`).
@@ -510,6 +511,7 @@ def run_demo(*, host: str, port: int, database: str, serve: bool, as_json: bool)
         company = session.get(Company, result.company_id)
         assert company is not None
         result.notes += play_service_day(session, company=company, links=links, now=utcnow())
+        portal_login = add_demo_login(session, company=company, base_url=base)
     info: dict[str, Any] = {
         "database": database,
         "api": f"{base}/v1",
@@ -524,6 +526,7 @@ def run_demo(*, host: str, port: int, database: str, serve: bool, as_json: bool)
         "message_log": f"{base}/v1/messages?status=suppressed",
         "office": f"{base}/office/login",
         "office_logins": result.logins,
+        "portal": portal_login,
     }
     if as_json:
         print(json.dumps(info), flush=True)
@@ -551,6 +554,14 @@ def _banner(info: dict[str, Any]) -> str:
         "                delivers the rest to the log sink: watch below)",
         f"  office        {info['office']}  (password {DEMO_PASSWORD} for every user)",
         *[f"    {u['role']:<11} {u['email']}" for u in info["office_logins"]],
+        *(
+            [
+                f"  portal        {info['portal']['url']}  login {info['portal']['login_id']}"
+                f" / {info['portal']['password']} ({info['portal']['customer']})"
+            ]
+            if info.get("portal")
+            else []
+        ),
         "Press Ctrl+C to stop.",
     ]
     return "\n".join(lines)

@@ -11,6 +11,7 @@ from fieldlink.messaging import models as messaging
 from fieldlink.office import models as office
 from fieldlink.ops import models as ops
 from fieldlink.outbox import models as outbox
+from fieldlink.portal import models as portal
 from fieldlink.sms import models as sms
 
 __all__ = [
@@ -25,5 +26,6 @@ __all__ = [
     "office",
     "ops",
     "outbox",
+    "portal",
     "sms",
 ]

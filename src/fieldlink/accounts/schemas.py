@@ -66,6 +66,20 @@ class QuietHours(Input):
         return v
 
 
+# Columns of the portal's lists a company may hide (``portal.hidden_columns``).
+PORTAL_COLUMNS = (
+    "date",
+    "job_type",
+    "location",
+    "po_number",
+    "status",
+    "invoice",
+    "amount",
+    "balance",
+    "method",
+)
+
+
 class PortalSettings(Input):
     """Per-company customer portal toggles (DESIGN.md, "Customer portal")."""
 
@@ -89,9 +103,27 @@ class PortalSettings(Input):
     new_address_field: bool = False
     completed_job_forms: bool = False
     payment_history_date_filter: bool = True
-    job_type_label: str = Field("Job type", max_length=60)
-    hidden_custom_fields: list[str] = Field(default_factory=list)
+    job_type_label: str = Field("Job type", min_length=1, max_length=60)
+    # The choices of the job type selector on the service request form.
+    job_types: list[str] = Field(default_factory=list, max_length=50)
+    hidden_custom_fields: list[str] = Field(default_factory=list, max_length=100)
     hidden_columns: list[str] = Field(default_factory=list)
+
+    @field_validator("job_types", "hidden_custom_fields")
+    @classmethod
+    def _names(cls, v: list[str]) -> list[str]:
+        names = [name.strip() for name in v]
+        if any(not name or len(name) > 100 for name in names):
+            raise ValueError("each name must be 1-100 characters")
+        return list(dict.fromkeys(names))
+
+    @field_validator("hidden_columns")
+    @classmethod
+    def _columns(cls, v: list[str]) -> list[str]:
+        unknown = sorted(set(v) - set(PORTAL_COLUMNS))
+        if unknown:
+            raise ValueError(f"unknown columns {unknown}; columns are {list(PORTAL_COLUMNS)}")
+        return list(dict.fromkeys(v))
 
 
 # Customer notices a company may switch off, or limit to some channels, per touchpoint.

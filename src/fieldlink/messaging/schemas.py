@@ -25,11 +25,13 @@ Touchpoint = Literal[
     "campaign",
     "conversation_reply",
     "keyword_reply",
+    "portal_service_request",
     "payment_receipt",
     "estimate_decision",
     "reschedule_request",
     "staff_password_reset",
     "staff_invite",
+    "portal_account_request",
 ]
 Language = Literal["en", "es"]
 

@@ -30,11 +30,13 @@ TOUCHPOINTS = (
     "campaign",
     "conversation_reply",
     "keyword_reply",
+    "portal_service_request",
     "payment_receipt",
     "estimate_decision",
     "reschedule_request",
     "staff_password_reset",
     "staff_invite",
+    "portal_account_request",
 )
 CHANNELS = ("sms", "email")
 MAX_TEMPLATE_CHARS = 20_000
@@ -63,7 +65,8 @@ VARIABLES: dict[str, str] = {
     "link": "The touchpoint's link (service link, invoice, estimate, reschedule, review)",
     "reschedule_link": "Reschedule or cancel link",
     "amount": "Amount due or estimated",
-    "message": "The inbound text (inbound_forward only)",
+    "message": "The inbound text (inbound_forward) or the customer's request "
+    "(portal_service_request)",
 }
 
 _WHO = "{{ technician.name if technician else company.name }}"
@@ -209,6 +212,28 @@ DEFAULTS: dict[tuple[str, str], tuple[str | None, str]] = {
         "Hi {{ contact.first_name }},\n\n{{ company.name }} has made you an office account. "
         "Choose your password within 3 days: {{ link }}\n\n"
         "Then sign in with this email address.",
+    ),
+    # To the office (point of contact, else the lowest owner/admin) when a customer asks
+    # for service in the portal; editable like any other template.
+    ("portal_service_request", "email"): (
+        "Service request from {{ customer.name }} (job {{ job.id }})",
+        "{{ customer.name }} asked for service in the {{ company.name }} customer portal.\n\n"
+        "Job: {{ job.id }}{% if job.job_type %} ({{ job.job_type }}){% endif %}\n"
+        "Address: {{ location.address }}\n"
+        "{% if appointment.date %}Preferred: {{ appointment.date }} {{ appointment.window }}\n"
+        "{% endif %}\n{{ message }}\n\nThe job is waiting for a technician and a time.",
+    ),
+    ("portal_account_request", "email"): (
+        "{{ company.name }} portal: {{ contact.name }} asks for a login",
+        "{{ contact.name }} asked for a login to the {{ company.name }} customer portal.\n\n"
+        "{{ message }}\n\nApprove it (linking it to the customer's account) or reject it "
+        "with PATCH /v1/portal-accounts/{{ job.id }}.",
+    ),
+    ("portal_service_request", "sms"): (
+        None,
+        "{{ company.name }} portal request from {{ customer.name }}: "
+        "{{ job.job_type or 'service' }} at "
+        "{{ location.address }} (job {{ job.id }}).",
     ),
 }
 

@@ -58,18 +58,20 @@ def render(
     company: Company | None = None,
     status: int = 200,
     headers: dict[str, str] | None = None,
+    lang: str | None = None,
 ) -> HTMLResponse:
     """Render ``template`` for ``request``.
 
     ``company`` brands the page (logo, colour, website); it is also remembered on
-    ``request.state`` so an error raised later in the request is branded too.
+    ``request.state`` so an error raised later in the request is branded too. ``lang``
+    overrides the usual choice (e.g. the portal's language remembered on the account).
     """
     if company is not None:
         request.state.page_company = company
         # Keep the brand itself, not only the row: an error page rendered after the
         # request's session was rolled back and closed can't load a detached company.
         request.state.page_brand = Brand.of(company)
-    lang = i18n.choose(request)
+    lang = lang or i18n.choose(request)
     page_context: dict[str, Any] = {
         "request": request,
         "lang": lang,
