@@ -96,3 +96,23 @@ def test_hostile_templates_are_refused_by_the_api_quickly(api: TestClient, hosti
         assert r.status_code == 422, r.text
         assert r.headers["content-type"].startswith("application/problem+json")
     assert api.get("/v1/templates/en_route/sms").json().get("body") != hostile
+
+
+def test_out_of_range_list_filters_are_a_422_not_a_500(api: TestClient) -> None:
+    # Found by fuzzing: ids past 64 bits overflowed the database driver.
+    for path, name in (
+        ("/v1/estimates", "customer_id"),
+        ("/v1/invoices", "job_id"),
+        ("/v1/payments", "invoice_id"),
+        ("/v1/payment-methods", "customer_id"),
+    ):
+        r = api.get(path, params={name: "-1071595585696019120128"})
+        assert r.status_code == 422, (path, r.text)
+
+
+def test_a_null_settings_patch_changes_nothing(api: TestClient) -> None:
+    # Found by fuzzing: {"settings": null} was a 500.
+    before = api.get("/v1/company").json()["settings"]
+    r = api.patch("/v1/company", json={"settings": None})
+    assert r.status_code == 200, r.text
+    assert r.json()["settings"] == before
