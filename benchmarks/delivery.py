@@ -54,14 +54,14 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def fresh_database(admin_url: str) -> str:
+def fresh_database(admin_url: str, name: str = DB_NAME) -> str:
     url = make_url(normalise_database_url(admin_url))
     admin = make_engine(url.render_as_string(hide_password=False), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{DB_NAME}"'))
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
     admin.dispose()
-    return url.set(database=DB_NAME).render_as_string(hide_password=False)
+    return url.set(database=name).render_as_string(hide_password=False)
 
 
 def seed_recipients(url: str, n: int, channel: str) -> int:
@@ -237,16 +237,23 @@ def start_sinks(channel: str) -> tuple[subprocess.Popen[str], dict[str, str]]:
     }
 
 
-def provider_count(env: dict[str, str]) -> tuple[int, int]:
-    """(messages the fake provider holds, distinct references among them)."""
+def provider_references(env: dict[str, str]) -> list[str]:
+    """Our reference (``flm-<message id>``) of every text the fake provider holds, repeats
+    included: the provider's own record, the ground truth of what went out."""
     url = env["FIELDLINK_TWILIO_API_URL"] + "/2010-04-01/Accounts/ACtest/Messages.json"
     request = urllib.request.Request(
         url, headers={"Authorization": "Basic " + b64encode(b"ACtest:secret-token").decode()}
     )
     with urllib.request.urlopen(request, timeout=120) as response:
         messages = json.loads(response.read())["messages"]
-    refs = {m["status_callback"].rsplit("m=", 1)[1] for m in messages}
-    return len(messages), len(refs)
+    # A text without our reference can't be matched: it counts as unexpected.
+    return [(m["status_callback"] or "?m=<none>").rsplit("m=", 1)[1] for m in messages]
+
+
+def provider_count(env: dict[str, str]) -> tuple[int, int]:
+    """(messages the fake provider holds, distinct references among them)."""
+    refs = provider_references(env)
+    return len(refs), len(set(refs))
 
 
 def drain(url: str, n: int, workers: int, threads: int, env: dict[str, str]) -> float:

@@ -92,16 +92,17 @@ def _include_routers(app: FastAPI) -> None:
     from fieldlink.sms.views import router as sms_pages
     from fieldlink.sms.webhooks import router as sms_webhooks
 
+    # Provider webhooks first: routes are matched in order, and they take the most traffic.
     routers = (
+        messaging_webhooks,
+        sms_webhooks,
         accounts,
         customers,
         jobs,
         consent,
         messaging,
         triggers,
-        messaging_webhooks,
         sms,
-        sms_webhooks,
         sms_pages,
         portal_api,
         portal_pages,

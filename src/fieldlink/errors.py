@@ -51,3 +51,9 @@ class Unauthorized(FieldlinkError):
     status = 401
     code = "unauthorized"
     title = "Unauthorized"
+
+
+class PayloadTooLarge(FieldlinkError):
+    status = 413
+    code = "payload_too_large"
+    title = "Payload too large"

@@ -139,10 +139,10 @@ def update_company(session: Session, *, company: Company, patch: CompanyPatch) -
     if sender is not None:
         for key in patch.sender.model_fields_set:  # type: ignore[union-attr]
             setattr(company, f"sender_{key}", sender[key])
-    if "settings" in data:
+    incoming = patch.settings
+    data.pop("settings", None)
+    if incoming is not None:  # null changes nothing, as for brand and sender
         merged = settings_of(company).model_dump()
-        incoming = patch.settings
-        assert incoming is not None
         for key in incoming.model_fields_set:
             value = getattr(incoming, key)
             if isinstance(value, BaseModel):
@@ -150,7 +150,6 @@ def update_company(session: Session, *, company: Company, patch: CompanyPatch) -
             else:
                 merged[key] = value
         company.settings = CompanySettings.model_validate(merged).model_dump()
-        data.pop("settings")
     for key, value in data.items():
         setattr(company, key, value)
     session.flush()

@@ -11,7 +11,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Query
 from sqlalchemy.orm import Session
 
-from fieldlink.db import utcnow
+from fieldlink.db import MAX_ID, utcnow
 from fieldlink.jobs import dispatch, queries, service
 from fieldlink.jobs.billing_api import router as billing_router
 from fieldlink.jobs.models import Appointment
@@ -51,7 +51,7 @@ def list_jobs(
     tenant: CurrentTenant,
     session: DbSession,
     page: Page = Depends(page_params),
-    customer_id: int | None = Query(None),
+    customer_id: int | None = Query(None, ge=1, le=MAX_ID),
     status: JobStatus | None = Query(None),
     job_type: str | None = Query(None, max_length=100),
 ) -> dict[str, Any]:
@@ -114,8 +114,8 @@ def list_appointments(
     date_from: str | None = Query(None, description="date or time with offset; overlap"),
     date_to: str | None = Query(None, description="date (whole day) or time with offset"),
     status: AppointmentStatus | None = Query(None),
-    technician_id: int | None = Query(None),
-    job_id: int | None = Query(None),
+    technician_id: int | None = Query(None, ge=1, le=MAX_ID),
+    job_id: int | None = Query(None, ge=1, le=MAX_ID),
 ) -> dict[str, Any]:
     tz = tenant.company.time_zone
     window_from = (

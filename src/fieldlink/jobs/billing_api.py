@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Header, Query, Response
 
-from fieldlink.db import utcnow
+from fieldlink.db import MAX_ID, utcnow
 from fieldlink.jobs import billing, queries
 from fieldlink.jobs.billing_schemas import (
     EstimateIn,
@@ -42,8 +42,8 @@ def list_estimates(
     tenant: CurrentTenant,
     session: DbSession,
     page: Page = Depends(page_params),
-    customer_id: int | None = Query(None),
-    job_id: int | None = Query(None),
+    customer_id: int | None = Query(None, ge=1, le=MAX_ID),
+    job_id: int | None = Query(None, ge=1, le=MAX_ID),
     status: EstimateStatus | None = Query(None),
 ) -> dict[str, Any]:
     return queries.list_estimates(
@@ -85,8 +85,8 @@ def list_invoices(
     tenant: CurrentTenant,
     session: DbSession,
     page: Page = Depends(page_params),
-    customer_id: int | None = Query(None),
-    job_id: int | None = Query(None),
+    customer_id: int | None = Query(None, ge=1, le=MAX_ID),
+    job_id: int | None = Query(None, ge=1, le=MAX_ID),
     status: InvoiceStatus | None = Query(None),
 ) -> dict[str, Any]:
     return queries.list_invoices(
@@ -138,8 +138,8 @@ def list_payments(
     tenant: CurrentTenant,
     session: DbSession,
     page: Page = Depends(page_params),
-    customer_id: int | None = Query(None),
-    invoice_id: int | None = Query(None),
+    customer_id: int | None = Query(None, ge=1, le=MAX_ID),
+    invoice_id: int | None = Query(None, ge=1, le=MAX_ID),
 ) -> dict[str, Any]:
     return queries.list_payments(
         session,
@@ -174,7 +174,7 @@ def list_payment_methods(
     tenant: CurrentTenant,
     session: DbSession,
     page: Page = Depends(page_params),
-    customer_id: int | None = Query(None),
+    customer_id: int | None = Query(None, ge=1, le=MAX_ID),
 ) -> dict[str, Any]:
     return queries.list_payment_methods(
         session, company_id=tenant.company_id, page=page, customer_id=customer_id

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Query, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from fieldlink.db import get_scoped
+from fieldlink.db import MAX_ID, get_scoped
 from fieldlink.errors import ValidationFailed
 from fieldlink.messaging import template_admin
 from fieldlink.messaging import templates as tpl
@@ -48,10 +48,10 @@ def list_messages(
     tenant: CurrentTenant,
     session: DbSession,
     page: Page = Depends(page_params),
-    customer_id: int | None = None,
-    job_id: int | None = None,
-    appointment_id: int | None = None,
-    contact_method_id: int | None = None,
+    customer_id: int | None = Query(None, ge=1, le=MAX_ID),
+    job_id: int | None = Query(None, ge=1, le=MAX_ID),
+    appointment_id: int | None = Query(None, ge=1, le=MAX_ID),
+    contact_method_id: int | None = Query(None, ge=1, le=MAX_ID),
     touchpoint: Touchpoint | None = None,
     channel: ChannelName | None = None,
     status: str | None = Query(

@@ -10,7 +10,7 @@ from pydantic import ValidationError
 from fieldlink.channels.signatures import hmac_sha256_valid, twilio_signature_valid
 from fieldlink.config import Settings
 from fieldlink.db import utcnow
-from fieldlink.errors import Forbidden, ValidationFailed
+from fieldlink.errors import Forbidden, PayloadTooLarge, ValidationFailed
 from fieldlink.messaging.receipts import apply_email_event, apply_sms_receipt
 from fieldlink.messaging.schemas import EmailEventsIn
 from fieldlink.web.deps import DbSession
@@ -20,15 +20,31 @@ MAX_FORM_BYTES = 64 * 1024
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
 
 
+async def bounded_body(request: Request, limit: int) -> bytes:
+    """The body, read only up to ``limit`` bytes: a huge post is refused (413) by its
+    Content-Length or as soon as it streams past the limit, never held in memory whole."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge(f"webhook body over {limit} bytes", code="webhook_too_large")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(f"webhook body over {limit} bytes", code="webhook_too_large")
+        chunks.append(chunk)
+    body = b"".join(chunks)
+    request._body = body  # Starlette's body cache, so request.form() can still parse it
+    return body
+
+
 async def signed_twilio_form(request: Request) -> dict[str, str]:
     """The form of a Twilio-style webhook, or 403 if its signature is missing or wrong.
 
     The signed URL is FIELDLINK_BASE_URL + path (+ query), as the provider was told it.
     """
     settings: Settings = request.app.state.settings
-    body = await request.body()
-    if len(body) > MAX_FORM_BYTES:
-        raise Forbidden("webhook body too large", code="webhook_too_large")
+    await bounded_body(request, MAX_FORM_BYTES)
     form = {k: str(v) for k, v in (await request.form()).items()}
     url = settings.base_url + request.url.path
     if request.url.query:
@@ -59,9 +75,7 @@ def sms_status(request: Request, form: SignedForm, session: DbSession) -> Respon
 async def signed_json(request: Request) -> bytes:
     """The raw body of a JSON webhook signed with HMAC-SHA256, or 403."""
     settings: Settings = request.app.state.settings
-    body = await request.body()
-    if len(body) > MAX_FORM_BYTES * 16:
-        raise Forbidden("webhook body too large", code="webhook_too_large")
+    body = await bounded_body(request, MAX_FORM_BYTES * 16)
     secret = settings.email_webhook_secret.get_secret_value()
     if not hmac_sha256_valid(secret, body, request.headers.get("x-fieldlink-signature")):
         raise Forbidden("invalid webhook signature", code="invalid_signature")

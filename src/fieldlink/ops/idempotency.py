@@ -269,14 +269,6 @@ def install(app: FastAPI, factory: sessionmaker[Session]) -> None:
             headers={REPLAYED_HEADER: "true"},
         )
 
-    base_openapi = app.openapi
-
-    def openapi() -> dict[str, Any]:
-        if app.openapi_schema is None:
-            document_header(base_openapi())
-        return app.openapi_schema or base_openapi()
-
-    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def document_header(spec: dict[str, Any]) -> dict[str, Any]:
