@@ -140,3 +140,41 @@ def test_email_suppressions_survive_erasure(shop: Shop) -> None:
 def test_erasing_an_unknown_customer_is_a_404(shop: Shop) -> None:
     assert shop.api.post("/v1/customers/999999/erase").status_code == 404
     assert shop.api.get("/v1/customers/999999/export").status_code == 404
+
+
+def test_erase_removes_portal_logins_and_uploaded_files(shop: Shop, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from fieldlink.portal.models import PortalAccount, PortalUpload
+
+    app = shop.api.app
+    app.state.settings = app.state.settings.model_copy(  # type: ignore[attr-defined]
+        update={"upload_dir": str(tmp_path)}
+    )
+    stored = tmp_path / str(shop.company_id) / "upload-key-1"
+    stored.parent.mkdir(parents=True)
+    stored.write_bytes(b"%PDF-1.4 a quote")
+    shop.session.add_all(
+        [
+            PortalAccount(
+                company_id=shop.company_id,
+                customer_id=shop.customer_id,
+                login_id="maria",
+                password_hash="argon2-hash",
+            ),
+            PortalUpload(
+                company_id=shop.company_id,
+                customer_id=shop.customer_id,
+                filename="quote.pdf",
+                content_type="application/pdf",
+                size=16,
+                storage_key="upload-key-1",
+            ),
+        ]
+    )
+    shop.session.commit()
+    r = shop.api.post(f"/v1/customers/{shop.customer_id}/erase")
+    assert r.status_code == 200, r.text
+    assert r.json()["portal_logins_deleted"] == 1 and r.json()["uploads_deleted"] == 1
+    shop.session.expire_all()
+    assert shop.session.scalar(select(PortalAccount.id)) is None
+    assert shop.session.scalar(select(PortalUpload.id)) is None
+    assert not stored.exists()

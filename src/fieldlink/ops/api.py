@@ -53,6 +53,8 @@ class ErasureOut(BaseModel):
     conversations_kept_for_opt_out: int
     consent_events_hashed: int
     payment_methods_deleted: int
+    portal_logins_deleted: int
+    uploads_deleted: int
 
 
 @router.get("/company/preflight", response_model=PreflightOut)
@@ -99,5 +101,6 @@ def erase_customer(
         company_id=tenant.company_id,
         customer_id=customer_id,
         secret=settings.secret_key.get_secret_value(),
+        upload_dir=settings.upload_dir,
     )
     return ErasureOut(**erasure.as_dict())

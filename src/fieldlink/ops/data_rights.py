@@ -139,6 +139,8 @@ class Erasure:
     conversations_kept_for_opt_out: int
     consent_events_hashed: int
     payment_methods_deleted: int
+    portal_logins_deleted: int = 0
+    uploads_deleted: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -156,9 +158,19 @@ def pseudonym(secret: str, value: str) -> str:
     return "hmac-sha256:" + digest.hexdigest()[:48]
 
 
-def erase_customer(session: Session, *, company_id: int, customer_id: int, secret: str) -> Erasure:
+def erase_customer(
+    session: Session,
+    *,
+    company_id: int,
+    customer_id: int,
+    secret: str,
+    upload_dir: str | None = None,
+) -> Erasure:
     """Remove or anonymise the customer's personal data (see the module docstring)."""
-    from fieldlink.jobs.models import PaymentMethod
+    from fieldlink.jobs.models import Job, PaymentMethod
+    from fieldlink.links.models import WorkAcknowledgement
+    from fieldlink.portal.models import PortalAccount, PortalUpload
+    from fieldlink.portal.uploads import storage_path
 
     customer = get_scoped(session, Customer, customer_id, company_id, "customer")
     cid = customer.id
@@ -231,6 +243,25 @@ def erase_customer(session: Session, *, company_id: int, customer_id: int, secre
     payment_methods = _rows(
         session.execute(delete(PaymentMethod).where(PaymentMethod.customer_id == cid))
     )
+    # Portal: the logins (their sessions go with them) and the files the customer sent.
+    portal_logins = _rows(
+        session.execute(delete(PortalAccount).where(PortalAccount.customer_id == cid))
+    )
+    uploads = list(session.scalars(select(PortalUpload).where(PortalUpload.customer_id == cid)))
+    for upload in uploads:
+        if upload_dir:
+            storage_path(upload_dir, upload.company_id, upload.storage_key).unlink(missing_ok=True)
+        session.delete(upload)
+    # A signed acknowledgement stays (it is the business's record of accepted work, like an
+    # invoice), without the signer's network identifiers.
+    session.execute(
+        update(WorkAcknowledgement)
+        .where(
+            WorkAcknowledgement.company_id == company_id,
+            WorkAcknowledgement.job_id.in_(select(Job.id).where(Job.customer_id == cid)),
+        )
+        .values(ip=None, user_agent=None)
+    )
     customer.name = f"Erased customer {cid}"
     customer.notes = None
     session.flush()
@@ -244,4 +275,6 @@ def erase_customer(session: Session, *, company_id: int, customer_id: int, secre
         conversations_kept_for_opt_out=kept,
         consent_events_hashed=hashed,
         payment_methods_deleted=payment_methods,
+        portal_logins_deleted=portal_logins,
+        uploads_deleted=len(uploads),
     )

@@ -270,7 +270,6 @@ def install(app: FastAPI, factory: sessionmaker[Session]) -> None:
         )
 
 
-
 def document_header(spec: dict[str, Any]) -> dict[str, Any]:
     parameter = {
         "name": "Idempotency-Key",
