@@ -29,8 +29,8 @@ from sqlalchemy.orm import Session
 from fieldlink.accounts.models import Company
 from fieldlink.consent import rules
 from fieldlink.consent.models import Suppression
-from fieldlink.consent.queries import company_consent, customer_facts_from, method_facts
-from fieldlink.customers.models import Contact, ContactMethod, Customer, CustomerTag
+from fieldlink.consent.queries import company_consent, customer_facts_from, method_facts, tags_of
+from fieldlink.customers.models import Contact, ContactMethod, Customer
 from fieldlink.messaging.models import Message, MessageEvent
 from fieldlink.messaging.reasons import reason
 from fieldlink.messaging.service import (
@@ -92,19 +92,6 @@ def _chunks(items: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]:
         yield items[start : start + size]
 
 
-def _tags(session: Session, customer_ids: Iterable[int]) -> dict[int, frozenset[str]]:
-    found: dict[int, set[str]] = {}
-    ids = sorted(set(customer_ids))
-    for chunk in _chunks(ids):
-        for customer_id, tag in session.execute(
-            select(CustomerTag.customer_id, CustomerTag.tag).where(
-                CustomerTag.customer_id.in_(chunk)
-            )
-        ):
-            found.setdefault(customer_id, set()).add(tag)
-    return {k: frozenset(v) for k, v in found.items()}
-
-
 def _suppressed(session: Session, company_id: int, emails: Iterable[str]) -> set[str]:
     out: set[str] = set()
     values = sorted(set(emails))
@@ -124,7 +111,7 @@ def _decide(
 ) -> list[dict[str, Any]]:
     """One message row (column values) per intent, with status and reasons decided."""
     consent = company_consent(company)
-    tags = _tags(session, (i.customer.id for i in intents))
+    tags = tags_of(session, (i.customer.id for i in intents))
     suppressed = _suppressed(
         session, company.id, (i.method.value.lower() for i in intents if i.method.kind == "email")
     )

@@ -25,8 +25,8 @@ from fieldlink.channels.registry import Channels, current
 from fieldlink.consent import rules
 from fieldlink.consent.changes import set_marketing_sms_status
 from fieldlink.consent.models import Suppression
-from fieldlink.consent.queries import company_consent, customer_facts_from, method_facts
-from fieldlink.customers.models import ContactMethod, Customer, CustomerTag
+from fieldlink.consent.queries import company_consent, customer_facts_from, method_facts, tags_of
+from fieldlink.customers.models import ContactMethod, Customer
 from fieldlink.messaging.layout import email_html
 from fieldlink.messaging.models import Message
 from fieldlink.messaging.reasons import reason
@@ -50,7 +50,7 @@ class _Loaded:
 def send_messages(batch: BatchContext) -> None:
     session, now = batch.session, batch.now
     loaded = _load(session, batch)
-    tags = _tags(session, {x.customer.id for x in loaded if x.customer})
+    tags = tags_of(session, (x.customer.id for x in loaded if x.customer))
     suppressed = _suppressed(session, loaded)
     campaign = prepare_campaign_messages(session, [x.message for x in loaded], now=now)
     channels = current()
@@ -119,18 +119,6 @@ def _load(session: Session, batch: BatchContext) -> list[_Loaded]:
         for m, c, method, customer in rows
         if m.status in ("queued", "sending")
     ]
-
-
-def _tags(session: Session, customer_ids: set[int]) -> dict[int, frozenset[str]]:
-    found: dict[int, set[str]] = {}
-    if customer_ids:
-        for customer_id, tag in session.execute(
-            select(CustomerTag.customer_id, CustomerTag.tag).where(
-                CustomerTag.customer_id.in_(customer_ids)
-            )
-        ):
-            found.setdefault(customer_id, set()).add(tag)
-    return {k: frozenset(v) for k, v in found.items()}
 
 
 def _suppressed(session: Session, loaded: list[_Loaded]) -> set[tuple[int, str]]:

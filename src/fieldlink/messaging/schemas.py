@@ -8,31 +8,10 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from fieldlink.accounts.schemas import Input
+from fieldlink.messaging.templates import Touchpoint
 
 ChannelName = Literal["sms", "email"]
-Touchpoint = Literal[
-    "service_reminder",
-    "appointment_confirmation",
-    "en_route",
-    "status_update",
-    "service_link",
-    "work_acknowledgement",
-    "estimate",
-    "invoice",
-    "review_request",
-    "opt_in_request",
-    "inbound_forward",
-    "campaign",
-    "conversation_reply",
-    "keyword_reply",
-    "portal_service_request",
-    "payment_receipt",
-    "estimate_decision",
-    "reschedule_request",
-    "staff_password_reset",
-    "staff_invite",
-    "portal_account_request",
-]
+__all__ = ["Touchpoint"]  # re-exported for the routes
 Language = Literal["en", "es"]
 
 

@@ -8,14 +8,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, Literal, get_args
 
 from jinja2 import StrictUndefined, Template, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
 
 from fieldlink.messaging.segments import count_segments
 
-TOUCHPOINTS = (
+# Every kind of message (the API's `touchpoint`); a new one needs a default template below.
+Touchpoint = Literal[
     "service_reminder",
     "appointment_confirmation",
     "en_route",
@@ -37,7 +38,8 @@ TOUCHPOINTS = (
     "staff_password_reset",
     "staff_invite",
     "portal_account_request",
-)
+]
+TOUCHPOINTS: tuple[str, ...] = get_args(Touchpoint)
 CHANNELS = ("sms", "email")
 MAX_TEMPLATE_CHARS = 20_000
 MAX_OUTPUT_CHARS = 100_000

@@ -18,6 +18,7 @@ from fieldlink.accounts.models import Company
 from fieldlink.accounts.service import settings_of
 from fieldlink.config import DEV_SECRET, Settings
 from fieldlink.messaging.models import TemplateOverride
+from fieldlink.messaging.service import MARKETING_TOUCHPOINTS
 from fieldlink.messaging.templates import DEFAULTS, TemplateInvalid, render, sample_variables
 
 Severity = Literal["error", "warning"]
@@ -48,7 +49,6 @@ _SHORTENER_RE = re.compile(
 # CTIA Messaging Principles and Best Practices (5.1.2): recurring marketing texts say how
 # to opt out. "Reply STOP to opt out" or any text naming the STOP keyword counts.
 _OPT_OUT_RE = re.compile(r"\b(STOP|STOPALL|UNSUBSCRIBE|OPT[ -]?OUT)\b", re.IGNORECASE)
-MARKETING_SMS_TOUCHPOINTS = frozenset({"campaign"})
 SEGMENT_WARNING = 3  # each segment is billed; past three, carriers and readers lose patience
 
 
@@ -91,7 +91,7 @@ def lint_template(
                     where,
                 )
             )
-        if touchpoint in MARKETING_SMS_TOUCHPOINTS and not _OPT_OUT_RE.search(rendered.body):
+        if touchpoint in MARKETING_TOUCHPOINTS and not _OPT_OUT_RE.search(rendered.body):
             found.append(
                 Check(
                     "marketing_sms_without_opt_out",
