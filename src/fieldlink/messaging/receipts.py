@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select, text
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.util import identity_key
 
 from fieldlink.consent.changes import set_marketing_sms_status
 from fieldlink.customers.models import ContactMethod
+from fieldlink.db import MAX_ID, UTCDateTime
 from fieldlink.messaging.models import Message
 from fieldlink.messaging.reasons import reason
 from fieldlink.messaging.service import record_status
@@ -78,9 +80,82 @@ def apply_sms_receipt(
     return message
 
 
-def _find(session: Session, *, reference: str | None, provider_id: str | None) -> Message | None:
+# The whole forward move of a receipt carrying our reference, as one statement: plain SQL
+# compiled once (this is the busiest write path), valid on PostgreSQL and SQLite.
+_RANK_SQL = " ".join(f"WHEN '{name}' THEN {rank}" for name, rank in _RANK.items())
+_SETTLE = text(
+    "UPDATE messages SET status = CAST(:status AS VARCHAR(20)), updated_at = :now, "
+    "delivered_at = CASE WHEN CAST(:status AS VARCHAR(20)) = 'delivered' THEN :now "
+    "ELSE delivered_at END, "
+    "provider_id = COALESCE(provider_id, CAST(:provider_id AS VARCHAR(200))) "
+    "WHERE id = :id AND (provider_id IS NULL OR CAST(:provider_id AS VARCHAR(200)) IS NULL "
+    "OR provider_id = CAST(:provider_id AS VARCHAR(200))) "
+    f"AND (CASE status {_RANK_SQL} ELSE 0 END) < :rank "
+    "RETURNING company_id"
+).bindparams(bindparam("now", type_=UTCDateTime()))
+_HISTORY = text(
+    "INSERT INTO message_events (company_id, message_id, status, detail, at) "
+    "VALUES (:company_id, :id, :status, :detail, :now)"
+).bindparams(bindparam("now", type_=UTCDateTime()))
+
+
+def settle_sms_receipt(
+    session: Session,
+    *,
+    reference: str | None,
+    provider_id: str | None,
+    provider_status: str,
+    error_code: str | None,
+    now: datetime,
+) -> None:
+    """:func:`apply_sms_receipt` for the webhook, in two statements when it moves our
+    message forward: ``UPDATE … RETURNING`` under the same rules (our reference, the
+    provider id agreeing or not yet known, forward only) and the history row.
+
+    Everything else — no or an unknown reference, a repeat or late receipt, a carrier
+    opt-out (error 21610, which changes consent) — takes :func:`apply_sms_receipt` itself.
+    """
+    status = _STATUS.get(provider_status.lower())
+    message_id = _reference_id(reference)
+    if status is not None and message_id is not None and error_code != "21610":
+        params = {
+            "id": message_id,
+            "status": status,
+            "provider_id": provider_id or None,
+            "rank": _RANK[status],
+            "now": now,
+        }
+        company_id = session.execute(_SETTLE, params).scalar()
+        if company_id is not None:
+            detail = f"provider: {provider_status}" + (
+                f" (error {error_code})" if error_code else ""
+            )
+            session.execute(_HISTORY, {**params, "company_id": company_id, "detail": detail})
+            loaded = session.identity_map.get(identity_key(Message, message_id))
+            if loaded is not None:  # the session knew the row: it must not act on the old one
+                session.expire(loaded)
+            return
+    apply_sms_receipt(
+        session,
+        reference=reference,
+        provider_id=provider_id,
+        provider_status=provider_status,
+        error_code=error_code,
+        now=now,
+    )
+
+
+def _reference_id(reference: str | None) -> int | None:
     if reference and reference.startswith("flm-") and reference[4:].isdigit():
-        message = session.get(Message, int(reference[4:]))
+        value = int(reference[4:])
+        return value if 0 < value <= MAX_ID else None
+    return None
+
+
+def _find(session: Session, *, reference: str | None, provider_id: str | None) -> Message | None:
+    message_id = _reference_id(reference)
+    if message_id is not None:
+        message = session.get(Message, message_id)
         if message is not None and (not provider_id or message.provider_id in (None, provider_id)):
             return message
     if provider_id:

@@ -11,7 +11,7 @@ from fieldlink.channels.signatures import hmac_sha256_valid, twilio_signature_va
 from fieldlink.config import Settings
 from fieldlink.db import utcnow
 from fieldlink.errors import Forbidden, PayloadTooLarge, ValidationFailed
-from fieldlink.messaging.receipts import apply_email_event, apply_sms_receipt
+from fieldlink.messaging.receipts import apply_email_event, settle_sms_receipt
 from fieldlink.messaging.schemas import EmailEventsIn
 from fieldlink.web.deps import DbSession
 
@@ -60,8 +60,11 @@ SignedForm = Annotated[dict[str, str], Depends(signed_twilio_form)]
 
 @router.post("/webhooks/sms/status", response_class=Response)
 def sms_status(request: Request, form: SignedForm, session: DbSession) -> Response:
-    """Delivery receipts for texts we sent (Twilio ``StatusCallback``)."""
-    apply_sms_receipt(
+    """Delivery receipts for texts we sent (Twilio ``StatusCallback``).
+
+    Form posts are answered by the webhook lane (``web/webhook_lane.py``) before they get
+    here, with the same checks and the same work in a group commit."""
+    settle_sms_receipt(
         session,
         reference=request.query_params.get("m"),
         provider_id=form.get("MessageSid"),

@@ -29,7 +29,10 @@ def twiml(*verbs: str) -> Response:
 def sms_inbound(request: Request, form: SignedForm, session: DbSession) -> Response:
     """An inbound text: threaded, keywords applied (answered here as ``<Message>``), else
     routed to a person. A retry of the same ``MessageSid`` gets the first answer again
-    (the provider only retries when it never got it) and changes nothing."""
+    (the provider only retries when it never got it) and changes nothing.
+
+    Form posts are answered by the webhook lane (``web/webhook_lane.py``) before they get
+    here, with the same checks and the same work in a group commit."""
     company = inbound.company_by_number(session, form.get("To", ""))
     sid = form.get("MessageSid") or form.get("SmsSid") or ""
     if company is None or not sid:
