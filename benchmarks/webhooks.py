@@ -74,6 +74,36 @@ end
 """
 
 
+def _stat(pid: str) -> list[str] | None:
+    try:
+        raw = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return raw[raw.rindex(")") + 2 :].split()  # fields from the state on (3rd)
+
+
+def cpu_seconds(root: int, database: str) -> tuple[float, float]:
+    """CPU seconds used so far by the server (``root`` and its children) and by the
+    PostgreSQL backends connected to ``database``. On a shared machine this is the figure
+    that carries over: the idle throughput is about 2 cores / (CPU per request)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    server = db = 0.0
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit() or (fields := _stat(pid)) is None:
+            continue
+        used = (int(fields[11]) + int(fields[12])) / tick  # utime + stime
+        if int(pid) == root or int(fields[1]) == root:
+            server += used
+            continue
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:
+            continue
+        if cmdline.startswith(b"postgres: ") and f" {database} ".encode() in cmdline:
+            db += used
+    return server, db
+
+
 @dataclass(frozen=True)
 class Result:
     kind: str
@@ -85,6 +115,8 @@ class Result:
     p50_ms: float
     p99_ms: float
     recorded: int
+    server_cpu_ms: float
+    db_cpu_ms: float
 
 
 def signed_requests(kind: str, base_url: str, start: int, n: int) -> list[str]:
@@ -245,10 +277,14 @@ def main() -> None:
     try:
         with tempfile.TemporaryDirectory() as tmp:
             run_wrk(base_url, None, "/healthz", 64, 3)  # warm-up
+            cpu_before = cpu_seconds(server.pid, DB_NAME)
             ceiling = run_wrk(base_url, None, "/healthz", 64, args.seconds)
+            cpu_after = cpu_seconds(server.pid, DB_NAME)
             print(
                 f"ceiling, GET /healthz (wrk + server, no database): {ceiling[3]:,.0f} req/s, "
-                f"p50 {ceiling[4]:.1f} ms, p99 {ceiling[5]:.1f} ms",
+                f"p50 {ceiling[4]:.1f} ms, p99 {ceiling[5]:.1f} ms, server CPU "
+                f"{1000 * (cpu_after[0] - cpu_before[0]) / max(ceiling[0], 1):.2f} ms/request; "
+                f"load average {os.getloadavg()[0]:.1f}",
                 flush=True,
             )
             offsets = {"inbound": 0, "status": 1}
@@ -262,19 +298,28 @@ def main() -> None:
                     LUA % {"data": data, "threads": 2, "host": base_url.split("://", 1)[1]}
                 )
                 before = counts(url)
+                cpu_before = cpu_seconds(server.pid, DB_NAME)
                 done, non_2xx, errors, rps, p50, p99 = run_wrk(
                     base_url, script, "/", concurrency, args.seconds
                 )
                 time.sleep(0.5)
+                cpu_after = cpu_seconds(server.pid, DB_NAME)
                 after = counts(url)
                 recorded = after[0] - before[0] if kind == "inbound" else after[1] - before[1]
-                result = Result(kind, concurrency, done, non_2xx, errors, rps, p50, p99, recorded)
+                per_request = [
+                    1000 * (a - b) / max(done, 1)
+                    for a, b in zip(cpu_after, cpu_before, strict=True)
+                ]
+                result = Result(
+                    kind, concurrency, done, non_2xx, errors, rps, p50, p99, recorded, *per_request
+                )
                 results.append(result)
                 accepted = done - non_2xx
                 print(
                     f"{kind:8} c={concurrency:<4} {rps:8,.0f} req/s  p50 {p50:6.1f} ms  "
                     f"p99 {p99:6.1f} ms  requests {done:,} (non-2xx {non_2xx}, socket errors "
-                    f"{errors})  recorded {recorded:,} of {accepted:,} accepted"
+                    f"{errors})  recorded {recorded:,} of {accepted:,} accepted  CPU/request: "
+                    f"server {per_request[0]:.2f} ms, database {per_request[1]:.2f} ms"
                     + ("" if done <= args.pool else "  [pool wrapped: repeats are retries]"),
                     flush=True,
                 )

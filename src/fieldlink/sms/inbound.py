@@ -176,8 +176,9 @@ def _keyword(
         )
         _answer_requests(session, conversation=conversation, status="declined", sid=sid, now=now)
         return rules.opt_out_confirmation(company.name) if changed else None
-    pending = _pending_requests(session, conversation=conversation)
-    if keyword.kind == "opt_in" or (keyword.kind == "yes" and pending):
+    # Only a YES needs the pending requests read (most texts are no keyword at all).
+    pending = keyword.kind == "yes" and bool(_pending_requests(session, conversation=conversation))
+    if keyword.kind == "opt_in" or pending:
         text.keyword = keyword.kind
         # A YES is only consent when it answers our request (double opt-in); START is
         # consent on its own (CTIA keyword).
