@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import logging
 import queue
 import threading
@@ -39,6 +40,7 @@ class _Unit(Generic[T]):
     work: Callable[[Session], T] = field(compare=False)
     loop: asyncio.AbstractEventLoop = field(compare=False)
     future: asyncio.Future[T] = field(compare=False)
+    context: contextvars.Context = field(compare=False)  # the request's (request id in logs)
 
 
 def _resolve(future: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:
@@ -75,7 +77,7 @@ class GroupCommit:
         """
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
-        self._queue.put(_Unit(order, work, loop, future))
+        self._queue.put(_Unit(order, work, loop, future, contextvars.copy_context()))
         with self._lock:
             if self._thread is None:
                 self._thread = threading.Thread(
@@ -109,7 +111,7 @@ class GroupCommit:
             with self.factory() as session:
                 try:
                     for unit in batch:
-                        results.append(unit.work(session))
+                        results.append(unit.context.run(unit.work, session))
                     session.commit()
                 except BaseException:
                     session.rollback()
