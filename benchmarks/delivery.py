@@ -256,13 +256,15 @@ def provider_count(env: dict[str, str]) -> tuple[int, int]:
     return len(refs), len(set(refs))
 
 
-def drain(url: str, n: int, workers: int, threads: int, env: dict[str, str]) -> float:
+def drain(
+    url: str, n: int, workers: int, threads: int, env: dict[str, str], batch: int = 100
+) -> float:
     engine = make_engine(url)
     worker_env = {
         **os.environ,
         **env,
         "FIELDLINK_DATABASE_URL": url,
-        "FIELDLINK_WORKER_BATCH_SIZE": "20",
+        "FIELDLINK_WORKER_BATCH_SIZE": str(batch),
         "FIELDLINK_LOG_LEVEL": "WARNING",
     }
     start = time.perf_counter()
@@ -302,6 +304,8 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=100_000)
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--threads", type=int, default=2, help="worker threads per process")
+    parser.add_argument("--batch", type=int, default=100, help="jobs a worker claims at once")
+    parser.add_argument("--database", default=DB_NAME, help="scratch database (dropped first)")
     parser.add_argument("--channel", choices=("sms", "email"), default="sms")
     parser.add_argument(
         "--enqueue",
@@ -314,7 +318,7 @@ def main() -> None:
     admin = os.environ.get(
         "FIELDLINK_BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1/postgres"
     )
-    url = fresh_database(admin)
+    url = fresh_database(admin, args.database)
     t0 = time.perf_counter()
     company_id = seed_recipients(url, args.messages, args.channel)
     print(f"seeded {args.messages:,} recipients in {time.perf_counter() - t0:.1f} s", flush=True)
@@ -331,7 +335,7 @@ def main() -> None:
         return
     sink, env = start_sinks(args.channel)
     try:
-        drain_s = drain(url, count, args.workers, args.threads, env)
+        drain_s = drain(url, count, args.workers, args.threads, env, args.batch)
         print(
             f"deliver ({args.workers} processes x {args.threads} threads, {args.channel}): "
             f"{count:,} in {drain_s:.1f} s = {count / drain_s:,.0f} messages/s",
