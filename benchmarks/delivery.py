@@ -256,8 +256,27 @@ def provider_count(env: dict[str, str]) -> tuple[int, int]:
     return len(refs), len(set(refs))
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU a process has used so far (Linux /proc; 0 elsewhere)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+CPU: dict[str, float] = {}  # the last drain's CPU seconds: workers, and the sink
+
+
 def drain(
-    url: str, n: int, workers: int, threads: int, env: dict[str, str], batch: int = 100
+    url: str,
+    n: int,
+    workers: int,
+    threads: int,
+    env: dict[str, str],
+    batch: int = 100,
+    sink_pid: int | None = None,
 ) -> float:
     engine = make_engine(url)
     worker_env = {
@@ -290,6 +309,8 @@ def drain(
                 break
             time.sleep(0.2)
         elapsed = time.perf_counter() - start
+        CPU["workers"] = sum(cpu_seconds(p.pid) for p in procs)
+        CPU["sink"] = cpu_seconds(sink_pid) if sink_pid else 0.0
     finally:
         for p in procs:
             p.send_signal(signal.SIGTERM)
@@ -335,12 +356,19 @@ def main() -> None:
         return
     sink, env = start_sinks(args.channel)
     try:
-        drain_s = drain(url, count, args.workers, args.threads, env, args.batch)
+        sink_cpu = cpu_seconds(sink.pid)
+        drain_s = drain(url, count, args.workers, args.threads, env, args.batch, sink.pid)
         print(
-            f"deliver ({args.workers} processes x {args.threads} threads, {args.channel}): "
-            f"{count:,} in {drain_s:.1f} s = {count / drain_s:,.0f} messages/s",
+            f"deliver ({args.workers} processes x {args.threads} threads, batch {args.batch}, "
+            f"{args.channel}): {count:,} in {drain_s:.1f} s = {count / drain_s:,.0f} messages/s",
             flush=True,
         )
+        if CPU.get("workers"):
+            print(
+                f"cpu per message: workers {CPU['workers'] / count * 1000:.2f} ms "
+                f"(start-up included), sink {(CPU['sink'] - sink_cpu) / count * 1000:.2f} ms",
+                flush=True,
+            )
         engine = make_engine(url)
         with engine.connect() as conn:
             sent = (
