@@ -3,6 +3,10 @@
     .venv/bin/python -m benchmarks.delivery                 # 100,000 texts, 4 workers
     .venv/bin/python -m benchmarks.delivery --messages 20000 --workers 2 --threads 4
     .venv/bin/python -m benchmarks.delivery --channel email  # into an SMTP sink
+    .venv/bin/python -m benchmarks.delivery --batch 20       # jobs a worker claims at once
+
+Besides messages/s it prints the worker processes' CPU per message (and the sink's), the
+figure that survives a loaded machine.
 
 Recipients are bulk-inserted with SQL; every message is then queued through the real
 ``queue_message`` (consent check, render, idempotency key, message + outbox rows), and
