@@ -3,6 +3,10 @@
     .venv/bin/python -m benchmarks.delivery                 # 100,000 texts, 4 workers
     .venv/bin/python -m benchmarks.delivery --messages 20000 --workers 2 --threads 4
     .venv/bin/python -m benchmarks.delivery --channel email  # into an SMTP sink
+    .venv/bin/python -m benchmarks.delivery --batch 20       # jobs a worker claims at once
+
+Besides messages/s it prints the worker processes' CPU per message (and the sink's), the
+figure that survives a loaded machine.
 
 Recipients are bulk-inserted with SQL; every message is then queued through the real
 ``queue_message`` (consent check, render, idempotency key, message + outbox rows), and
@@ -256,13 +260,34 @@ def provider_count(env: dict[str, str]) -> tuple[int, int]:
     return len(refs), len(set(refs))
 
 
-def drain(url: str, n: int, workers: int, threads: int, env: dict[str, str]) -> float:
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU a process has used so far (Linux /proc; 0 elsewhere)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+CPU: dict[str, float] = {}  # the last drain's CPU seconds: workers, and the sink
+
+
+def drain(
+    url: str,
+    n: int,
+    workers: int,
+    threads: int,
+    env: dict[str, str],
+    batch: int = 100,
+    sink_pid: int | None = None,
+) -> float:
     engine = make_engine(url)
     worker_env = {
         **os.environ,
         **env,
         "FIELDLINK_DATABASE_URL": url,
-        "FIELDLINK_WORKER_BATCH_SIZE": "20",
+        "FIELDLINK_WORKER_BATCH_SIZE": str(batch),
         "FIELDLINK_LOG_LEVEL": "WARNING",
     }
     start = time.perf_counter()
@@ -288,6 +313,8 @@ def drain(url: str, n: int, workers: int, threads: int, env: dict[str, str]) -> 
                 break
             time.sleep(0.2)
         elapsed = time.perf_counter() - start
+        CPU["workers"] = sum(cpu_seconds(p.pid) for p in procs)
+        CPU["sink"] = cpu_seconds(sink_pid) if sink_pid else 0.0
     finally:
         for p in procs:
             p.send_signal(signal.SIGTERM)
@@ -302,6 +329,8 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=100_000)
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--threads", type=int, default=2, help="worker threads per process")
+    parser.add_argument("--batch", type=int, default=100, help="jobs a worker claims at once")
+    parser.add_argument("--database", default=DB_NAME, help="scratch database (dropped first)")
     parser.add_argument("--channel", choices=("sms", "email"), default="sms")
     parser.add_argument(
         "--enqueue",
@@ -314,7 +343,7 @@ def main() -> None:
     admin = os.environ.get(
         "FIELDLINK_BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1/postgres"
     )
-    url = fresh_database(admin)
+    url = fresh_database(admin, args.database)
     t0 = time.perf_counter()
     company_id = seed_recipients(url, args.messages, args.channel)
     print(f"seeded {args.messages:,} recipients in {time.perf_counter() - t0:.1f} s", flush=True)
@@ -331,12 +360,19 @@ def main() -> None:
         return
     sink, env = start_sinks(args.channel)
     try:
-        drain_s = drain(url, count, args.workers, args.threads, env)
+        sink_cpu = cpu_seconds(sink.pid)
+        drain_s = drain(url, count, args.workers, args.threads, env, args.batch, sink.pid)
         print(
-            f"deliver ({args.workers} processes x {args.threads} threads, {args.channel}): "
-            f"{count:,} in {drain_s:.1f} s = {count / drain_s:,.0f} messages/s",
+            f"deliver ({args.workers} processes x {args.threads} threads, batch {args.batch}, "
+            f"{args.channel}): {count:,} in {drain_s:.1f} s = {count / drain_s:,.0f} messages/s",
             flush=True,
         )
+        if CPU.get("workers"):
+            print(
+                f"cpu per message: workers {CPU['workers'] / count * 1000:.2f} ms "
+                f"(start-up included), sink {(CPU['sink'] - sink_cpu) / count * 1000:.2f} ms",
+                flush=True,
+            )
         engine = make_engine(url)
         with engine.connect() as conn:
             sent = (

@@ -2,7 +2,10 @@
 
 It takes a worker's whole claimed batch: one locked read of the messages with everything
 their checks need, one commit recording the attempts, the sends with several requests in
-flight, one commit recording the outcomes. Order matters (DESIGN.md principle 1): consent
+flight, one commit recording the outcomes. The attempts and the sends are written with
+set-based Core statements (one UPDATE and one multi-row INSERT of history each), not one
+ORM unit of work per message: the rarer outcomes (suppressed, held, failed, reconciled)
+keep the ORM. Order matters (DESIGN.md principle 1): consent
 and expiry are checked again now (an opt-out after queueing wins; a late "on my way" is
 worse than none); a row found ``sending`` means an earlier attempt was cut off, so the
 provider is asked whether it has the text before any resend; the attempt is committed
@@ -13,9 +16,9 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import Table, bindparam, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from fieldlink.accounts.models import Company
@@ -26,9 +29,10 @@ from fieldlink.consent import rules
 from fieldlink.consent.changes import set_marketing_sms_status
 from fieldlink.consent.models import Suppression
 from fieldlink.consent.queries import company_consent, customer_facts_from, method_facts, tags_of
+from fieldlink.consent.rules import CompanyConsent
 from fieldlink.customers.models import ContactMethod, Customer
 from fieldlink.messaging.layout import email_html
-from fieldlink.messaging.models import Message
+from fieldlink.messaging.models import Message, MessageEvent
 from fieldlink.messaging.reasons import reason
 from fieldlink.messaging.service import SEND_TOPIC, consent_channel, record_status, sender_blocks
 from fieldlink.outbox.registry import BatchContext, JobContext, batch_handler
@@ -54,6 +58,7 @@ def send_messages(batch: BatchContext) -> None:
     suppressed = _suppressed(session, loaded)
     campaign = prepare_campaign_messages(session, [x.message for x in loaded], now=now)
     channels = current()
+    consents: dict[int, CompanyConsent] = {}  # settings parsed once per company, not per text
     ready: list[_Loaded] = []
     for item in loaded:
         message = item.message
@@ -67,7 +72,7 @@ def send_messages(batch: BatchContext) -> None:
                 detail=f"not delivered by {message.send_by.isoformat()}",
             )
             continue
-        blocks = _blocks_now(item, tags, suppressed)
+        blocks = _blocks_now(item, tags, suppressed, consents)
         if blocks:
             message.reasons = blocks
             record_status(
@@ -82,23 +87,127 @@ def send_messages(batch: BatchContext) -> None:
             continue  # campaign cancelled, or the recipient's quiet hours
         if message.status == "sending" and _reconciled(batch, item, channels):
             continue
-        message.attempts += 1
-        message.attempt_started_at = now
-        record_status(session, message, "sending", now=now, detail=f"attempt {message.attempts}")
         ready.append(item)
     if not ready:
         return
+    _record_attempts(session, [x.message for x in ready], now)
     batch.checkpoint()  # the attempts are on record before any provider hears of them
-    outcomes = list(_pool.map(lambda x: _deliver(x, channels, campaign.get(x.message.id)), ready))
+    # Each sender thread takes a slice of the batch: a few hand-offs per batch rather than
+    # one future per text (that bookkeeping cost more CPU than the HTTP request itself).
+    slices = [ready[i::IN_FLIGHT] for i in range(min(IN_FLIGHT, len(ready)))]
+    done = _pool.map(
+        lambda part: [_deliver(x, channels, campaign.get(x.message.id)) for x in part], slices
+    )
+    by_id = {
+        x.message.id: o
+        for part, results in zip(slices, done, strict=True)
+        for x, o in zip(part, results, strict=True)
+    }
+    outcomes = [by_id[x.message.id] for x in ready]
+    sent: list[tuple[Message, str]] = []
     for item, outcome in zip(ready, outcomes, strict=True):
-        message = item.message
         if isinstance(outcome, TransportError):
             _failed(batch, item, outcome)
             continue
-        message.provider_id = outcome
-        message.sent_at = now
-        message.last_error = None
-        record_status(session, message, "sent", now=now, detail=f"provider id {outcome}")
+        sent.append((item.message, outcome))
+    _record_sent(session, sent, now)
+
+
+def _history(session: Session, rows: list[tuple[Message, str]], status: str, now: datetime) -> None:
+    """One multi-row INSERT of history rows (``record_status`` adds one ORM object each)."""
+    session.execute(
+        insert(_events()),
+        [
+            {
+                "company_id": m.company_id,
+                "message_id": m.id,
+                "status": status,
+                "detail": detail,
+                "at": now,
+            }
+            for m, detail in rows
+        ],
+    )
+
+
+# PostgreSQL: the status change and its history row in one statement per batch.
+_PG_ATTEMPTS = text(
+    "WITH moved AS (UPDATE messages SET status = 'sending', attempts = attempts + 1, "
+    "attempt_started_at = :now, updated_at = :now WHERE id = ANY(CAST(:ids AS integer[])) "
+    "RETURNING id, company_id, attempts) "
+    "INSERT INTO message_events (company_id, message_id, status, detail, at) "
+    "SELECT company_id, id, 'sending', 'attempt ' || attempts, :now FROM moved"
+)
+_PG_SENT = text(
+    "WITH done AS (UPDATE messages AS m SET status = 'sent', provider_id = v.pid, "
+    "sent_at = :now, last_error = NULL, updated_at = :now "
+    "FROM unnest(CAST(:ids AS integer[]), CAST(:pids AS text[])) AS v(id, pid) "
+    "WHERE m.id = v.id RETURNING m.id, m.company_id, v.pid) "
+    "INSERT INTO message_events (company_id, message_id, status, detail, at) "
+    "SELECT company_id, id, 'sent', 'provider id ' || pid, :now FROM done"
+)
+
+
+def _postgres(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+def _messages() -> Table:
+    return Message.__table__  # type: ignore[return-value]
+
+
+def _events() -> Table:
+    return MessageEvent.__table__  # type: ignore[return-value]
+
+
+def _record_attempts(session: Session, messages: list[Message], now: datetime) -> None:
+    """Mark the batch ``sending`` (attempts + 1) and write its history rows: on PostgreSQL
+    one statement (an UPDATE … RETURNING feeding the history INSERT), elsewhere two.
+
+    The loaded objects are left as read (refreshing them cost more CPU than the statement):
+    after this, the handler only reads what the attempt does not change, and an ORM
+    change on one (a failure) writes just the columns it sets."""
+    ids = [m.id for m in messages]
+    if _postgres(session):
+        session.execute(_PG_ATTEMPTS, {"ids": ids, "now": now})
+    else:
+        t = _messages()
+        session.execute(
+            update(t)
+            .where(t.c.id.in_(ids))
+            .values(
+                status="sending", attempts=t.c.attempts + 1, attempt_started_at=now, updated_at=now
+            )
+        )
+    if not _postgres(session):
+        _history(
+            session, [(m, f"attempt {(m.attempts or 0) + 1}") for m in messages], "sending", now
+        )
+
+
+def _record_sent(session: Session, sent: list[tuple[Message, str]], now: datetime) -> None:
+    """Record the provider ids of the batch's accepted texts and emails: one executemany
+    UPDATE and one multi-row history INSERT."""
+    if not sent:
+        return
+    if _postgres(session):
+        ids, pids = [m.id for m, _ in sent], [pid for _, pid in sent]
+        session.execute(_PG_SENT, {"ids": ids, "pids": pids, "now": now})
+    else:
+        t = _messages()
+        session.execute(
+            update(t)
+            .where(t.c.id == bindparam("m_id"))
+            .values(
+                status="sent",
+                provider_id=bindparam("m_provider_id"),
+                sent_at=now,
+                last_error=None,
+                updated_at=now,
+            ),
+            [{"m_id": m.id, "m_provider_id": pid} for m, pid in sent],
+        )
+        _history(session, [(m, f"provider id {pid}") for m, pid in sent], "sent", now)
 
 
 def _load(session: Session, batch: BatchContext) -> list[_Loaded]:
@@ -138,7 +247,10 @@ def _suppressed(session: Session, loaded: list[_Loaded]) -> set[tuple[int, str]]
 
 
 def _blocks_now(
-    item: _Loaded, tags: dict[int, frozenset[str]], suppressed: set[tuple[int, str]]
+    item: _Loaded,
+    tags: dict[int, frozenset[str]],
+    suppressed: set[tuple[int, str]],
+    consents: dict[int, CompanyConsent],
 ) -> list[dict[str, str]]:
     """The same decision as at queue time (messaging.service.consent_decision), from the
     batch's preloaded facts."""
@@ -151,9 +263,12 @@ def _blocks_now(
     customer, method = item.customer, item.method
     facts = customer_facts_from(customer, tags.get(customer.id, frozenset()))
     is_suppressed = (company.id, method.value.lower()) in suppressed
+    consent = consents.get(company.id)
+    if consent is None:
+        consent = consents[company.id] = company_consent(company)
     decision = rules.decide(
         consent_channel(message.touchpoint, message.channel),
-        company_consent(company),
+        consent,
         facts,
         method_facts(method, suppressed=is_suppressed),
     )

@@ -217,9 +217,10 @@ class Worker:
                 batch.outcomes = {j[0]: ("retry", error, None) for j in jobs}
             done = [j[0] for j in jobs if j[0] not in batch.outcomes]
             if done:
+                t = cast(Table, OutboxJob.__table__)  # Core: no ORM session sync to evaluate
                 session.execute(
-                    update(OutboxJob)
-                    .where(OutboxJob.id.in_(done), OutboxJob.locked_by == self.name)
+                    update(t)
+                    .where(t.c.id.in_(done), t.c.locked_by == self.name)
                     .values(
                         status="done", finished_at=self.clock(), locked_until=None, last_error=None
                     )
