@@ -140,3 +140,19 @@ def test_unreachable_and_bad_urls() -> None:
         KeepAliveClient("http://127.0.0.1:1").request("POST", "/x", b"")
     with pytest.raises(ValueError):
         KeepAliveClient("ftp://example.com")
+
+
+def test_a_proxy_in_the_environment_sends_texts_through_httpx(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Operators behind an egress proxy set HTTPS_PROXY; the light client cannot use it."""
+    from fieldlink.channels.sms import TwilioSmsTransport
+
+    for name in ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy", "NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    args = {"api_url": "https://api.twilio.com", "account_sid": "AC1", "auth_token": "t"}
+    assert TwilioSmsTransport(**args).use_httpx is False
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.internal:3128")
+    assert TwilioSmsTransport(**args).use_httpx is True
+    monkeypatch.setenv("NO_PROXY", "api.twilio.com")
+    assert TwilioSmsTransport(**args).use_httpx is False

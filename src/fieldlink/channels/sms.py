@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import urllib.request
 import uuid
 from datetime import datetime
 from typing import Any
@@ -44,7 +45,9 @@ class TwilioSmsTransport:
         self.base = f"{api_url.rstrip('/')}/2010-04-01/Accounts/{account_sid}"
         # Sends (the hot path, one per text) go over a light kept-alive connection per
         # thread; listing and provisioning, rare, over httpx. An injected client takes all.
-        self.injected = client is not None
+        # A proxy set in the environment (HTTPS_PROXY, …) is honoured by httpx, not by the
+        # light client: with one in force for the provider's host, httpx sends too.
+        self.use_httpx = client is not None or _proxied(api_url)
         self.client = client or httpx.Client(timeout=timeout, auth=(account_sid, auth_token))
         self.fast = KeepAliveClient(api_url, timeout=timeout)
         self.messages_path = f"/2010-04-01/Accounts/{account_sid}/Messages.json"
@@ -60,7 +63,7 @@ class TwilioSmsTransport:
         form = {"To": sms.to, "From": sms.from_, "Body": sms.body}
         if sms.status_callback:
             form["StatusCallback"] = sms.status_callback
-        if self.injected:
+        if self.use_httpx:
             try:
                 response = self.client.post(f"{self.base}/Messages.json", data=form)
             except httpx.HTTPError as exc:
@@ -195,6 +198,13 @@ class LogSmsTransport:
             if sms.to == to and reference in _query_values(sms.status_callback or ""):
                 return sid
         return None
+
+
+def _proxied(url: str) -> bool:
+    host = urlparse(url).hostname or ""
+    scheme = urlparse(url).scheme
+    proxies = urllib.request.getproxies()
+    return bool(proxies.get(scheme) or proxies.get("all")) and not urllib.request.proxy_bypass(host)
 
 
 def _query_values(url: str) -> set[str]:
