@@ -5,7 +5,9 @@ from the consent engine's audience query (``ON CONFLICT DO NOTHING`` on the idem
 key ``campaign:<id>:<recipient>``), chained through ``RETURNING`` into the outbox rows —
 so a message and its delivery job commit together, and a restarted or repeated send finds
 its rows taken and writes nothing twice. SQLite (no DML in CTEs) does the same in two
-statements per batch in one transaction. No "queued" history row is written per message
+statements per batch in one transaction. On PostgreSQL a whole-audience send runs as two
+such statements over two customer-id ranges at once, on two connections, so both cores
+write (``_insert_parallel``). No "queued" history row is written per message
 (the message's ``created_at`` says it): its foreign-key checks cost a fifth of the send.
 
 Per-recipient bits (first name, unsubscribe link) are filled in at delivery
