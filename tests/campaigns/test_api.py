@@ -257,3 +257,23 @@ def test_another_companys_campaign_is_not_found(shop: Shop, rival_api: TestClien
         assert getattr(rival_api, method)(path, **kw).status_code == 404, path
     assert rival_api.get("/v1/campaigns").json()["items"] == []
     assert shop.api.get(f"/v1/campaigns/{c['id']}").json()["name"] == "Spring tune-up"
+
+
+def test_deleting_a_contact_keeps_the_messages_sent_to_it_with_the_contact_cleared(
+    shop: Shop,
+) -> None:
+    """``messages.contact_id`` has no foreign key (migration 0013): ``delete_contact``
+    clears it itself, as ``ON DELETE SET NULL`` did, and the message log keeps the row."""
+    customer, method = add_customer(shop, "Maria Lopez", "maria@example.com")
+    assert method is not None
+    campaign = shop.campaign()
+    shop.api.post(f"/v1/campaigns/{campaign['id']}/send")
+    shop.run_worker()
+    [message] = campaign_messages(shop)
+    assert message.status == "sent" and message.contact_id == method.contact_id
+    assert shop.api.delete(f"/v1/contacts/{method.contact_id}").status_code == 204
+    [message] = campaign_messages(shop)
+    assert message.contact_id is None and message.contact_method_id is None
+    log = shop.api.get("/v1/messages", params={"customer_id": customer.id}).json()
+    assert [m["id"] for m in log["items"]] == [message.id]
+    assert log["items"][0]["status"] == "sent"

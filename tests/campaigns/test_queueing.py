@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import re
+import threading
+from collections import Counter
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -97,3 +100,97 @@ def test_the_labels_pdf_is_well_formed() -> None:
     assert re.search(rb"/Count 3\b", pdf)  # 61 labels: 30 + 30 + 1
     assert b"(Name \\(#0\\) \\\\ ok) Tj" in pdf  # parentheses and backslashes escaped
     assert labels_pdf([]).count(b"/Type /Page ") == 1  # an empty list still prints a page
+
+
+def test_a_parallel_send_writes_each_recipient_once_even_after_a_part_fails(
+    fresh_database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PostgreSQL writes a whole audience in two customer-id ranges at once, on their own
+    connections (so here on a real engine, not the suite's rolled-back connection). One
+    part fails: the other's rows stay, the retry adds only the missing ones, no throttle
+    slot is shared, and every recipient has exactly one message and one delivery job."""
+    if not fresh_database_url.startswith("postgresql"):
+        pytest.skip("parallel parts are a PostgreSQL path (SQLite has one writer)")
+    from fieldlink.accounts.service import create_company
+    from fieldlink.campaigns import queueing
+    from fieldlink.db import make_engine, make_sessionmaker
+    from fieldlink.migrate import upgrade
+    from tests.factories.customers import make_contact, make_customer, make_method
+
+    engine = make_engine(fresh_database_url)
+    upgrade(engine)
+    session = make_sessionmaker(engine)()
+    company = create_company(session, name="Parallel Heating", company_code="par")
+    company.sender_email = "offers@par.example"
+    company.postal_address = "1 Main St, Raleigh, NC 27601"
+    company.settings = {**(company.settings or {}), "campaign_messages_per_minute": 30}
+    session.flush()
+    for i in range(40):
+        customer = make_customer(session, company_id=company.id, do_not_service=(i % 10 == 3))
+        contact = make_contact(session, company_id=company.id, customer_id=customer.id)
+        make_method(
+            session,
+            company_id=company.id,
+            customer_id=customer.id,
+            contact_id=contact.id,
+            value=f"p{i}@example.com",
+        )
+    campaign = Campaign(
+        company_id=company.id,
+        name="Parallel",
+        channel="email",
+        subject="Hi",
+        template="Hi",
+        status="sending",
+    )
+    session.add(campaign)
+    session.commit()
+    monkeypatch.setattr(queueing, "MIN_PARALLEL_CUSTOMERS", 0)
+    real_tune = queueing.tune_for_bulk_read
+    started: list[str] = []
+    lock = threading.Lock()
+
+    def second_part_dies(connection: Any) -> None:
+        """The first part to start runs; the second fails before writing anything."""
+        with lock:
+            started.append(threading.current_thread().name)
+            if len(started) == 2:
+                raise Crash
+        real_tune(connection)
+
+    now = datetime.now(UTC)
+    monkeypatch.setattr(queueing, "tune_for_bulk_read", second_part_dies)
+    with pytest.raises(Crash):
+        queue_campaign(
+            session, campaign=campaign, company=company, now=now, checkpoint=session.commit
+        )
+    session.rollback()
+    written = session.scalar(select(func.count()).select_from(Message))
+    assert written is not None and 0 < written < 36  # one part committed, the other not
+    monkeypatch.setattr(queueing, "tune_for_bulk_read", real_tune)
+    added = queue_campaign(
+        session, campaign=campaign, company=company, now=now, checkpoint=session.commit
+    )
+    assert added == 36 - written
+    assert (
+        queue_campaign(
+            session, campaign=campaign, company=company, now=now, checkpoint=session.commit
+        )
+        == 0
+    )
+    rows = session.execute(select(Message.idempotency_key, Message.send_after, Message.id)).all()
+    assert len(rows) == len({key for key, _, _ in rows}) == 36  # 4 do-not-service left out
+    slots = [at for _, at, _ in rows]
+    assert len(set(slots)) == 36  # no two recipients share a throttle slot
+    minutes = Counter(int((at - min(slots)).total_seconds()) // 60 for at in slots)
+    assert max(minutes.values()) <= 30  # the company's messages per minute
+    jobs = (
+        session.execute(select(OutboxJob.payload).where(OutboxJob.topic == "messaging.send"))
+        .scalars()
+        .all()
+    )
+    assert sorted(j["message_id"] for j in jobs) == sorted(i for _, _, i in rows)
+    session.refresh(campaign)
+    assert campaign.queued == 36 and campaign.last_slot_at == max(slots)
+    session.close()
+    engine.dispose()

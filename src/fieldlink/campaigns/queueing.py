@@ -5,7 +5,9 @@ from the consent engine's audience query (``ON CONFLICT DO NOTHING`` on the idem
 key ``campaign:<id>:<recipient>``), chained through ``RETURNING`` into the outbox rows —
 so a message and its delivery job commit together, and a restarted or repeated send finds
 its rows taken and writes nothing twice. SQLite (no DML in CTEs) does the same in two
-statements per batch in one transaction. No "queued" history row is written per message
+statements per batch in one transaction. On PostgreSQL a whole-audience send runs as two
+such statements over two customer-id ranges at once, on two connections, so both cores
+write (``_insert_parallel``). No "queued" history row is written per message
 (the message's ``created_at`` says it): its foreign-key checks cost a fifth of the send.
 
 Per-recipient bits (first name, unsubscribe link) are filled in at delivery
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import typing
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -38,13 +41,13 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from fieldlink.accounts.models import Company
 from fieldlink.accounts.service import settings_of
 from fieldlink.campaigns.audience import CONSENT_CHANNEL, audience_filter
 from fieldlink.campaigns.models import Campaign, CampaignEvent
-from fieldlink.campaigns.rules import slot_seconds
 from fieldlink.consent.audience import eligible_recipients, tune_for_bulk_read
 from fieldlink.consent.queries import company_consent, preview_audience
 from fieldlink.consent.rules import EMAIL_DORMANT_TAG
@@ -58,6 +61,10 @@ from fieldlink.outbox.models import OutboxJob
 # statement with hash joins; cut into id ranges it falls back to index nested loops that
 # cost 5-7x more per row (benchmarks/README.md), so it takes a million at a time.
 BATCH_CUSTOMERS = {"postgresql": 1_000_000, "sqlite": 100_000}
+# PostgreSQL runs one statement in one backend (one core): a whole-audience send is cut
+# into this many customer-id ranges written at once on their own connections.
+PARALLEL_PARTS = {"postgresql": 2}
+MIN_PARALLEL_CUSTOMERS = 20_000
 MSG = typing.cast(Table, Message.__table__)
 OUT = typing.cast(Table, OutboxJob.__table__)
 C = typing.cast(Table, Customer.__table__)
@@ -154,7 +161,11 @@ def queue_campaign(
     low, high = session.execute(
         select(func.min(C.c.id), func.max(C.c.id)).where(C.c.company_id == company.id)
     ).one()
-    step = batch_customers or BATCH_CUSTOMERS.get(session.get_bind().dialect.name, 100_000)
+    dialect = session.get_bind().dialect.name
+    step = batch_customers or BATCH_CUSTOMERS.get(dialect, 100_000)
+    # Parallel parts need connections of their own (a session bound to one cannot).
+    parallel = not batch_customers and isinstance(session.get_bind(), Engine)
+    parts = PARALLEL_PARTS.get(dialect, 1) if parallel else 1
     total = _already_queued(session, campaign)
     added = 0
     lo = low or 0
@@ -163,23 +174,39 @@ def queue_campaign(
         session.refresh(campaign, ["status"])
         if campaign.status != "sending":
             break  # cancelled while we were writing: what is not queued stays unqueued
-        tune_for_bulk_read(session.connection())
-        n = _insert_batch(
-            session,
-            campaign=campaign,
-            company=company,
-            lo=lo,
-            hi=hi,
-            whole=lo <= (low or 0) and hi >= high,
-            offset=total,
-            start=start,
-            rate=rate,
-            now=now,
-        )
+        whole = lo <= (low or 0) and hi >= high
+        if whole and parts > 1 and high - lo + 1 >= MIN_PARALLEL_CUSTOMERS:
+            n, last = _insert_parallel(
+                session,
+                campaign=campaign,
+                company=company,
+                low=lo,
+                high=high,
+                parts=parts,
+                offset=total,
+                start=start,
+                rate=rate,
+                now=now,
+            )
+        else:
+            tune_for_bulk_read(session.connection())
+            n, last = _insert_batch(
+                session,
+                campaign=campaign,
+                company=company,
+                lo=lo,
+                hi=hi,
+                whole=whole,
+                offset=total,
+                start=start,
+                rate=rate,
+                now=now,
+            )
         total += n
         added += n
         campaign.queued = total
-        campaign.last_slot_at = start + timedelta(seconds=slot_seconds(max(total - 1, 0), rate))
+        if last is not None and (campaign.last_slot_at is None or last > campaign.last_slot_at):
+            campaign.last_slot_at = last
         checkpoint()
         lo = hi + 1
     if campaign.status == "sending" and campaign.queued_at is None:
@@ -217,13 +244,114 @@ def _insert_batch(
     start: datetime,
     rate: int,
     now: datetime,
-) -> int:
-    """Queue one batch of customer ids; returns how many messages it added."""
+) -> tuple[int, datetime | None]:
+    """Queue one batch of customer ids; returns how many messages it added and the
+    latest throttle slot among them (None if none)."""
     dialect = session.get_bind().dialect.name
+    insert_messages = _insert_messages(
+        campaign,
+        company,
+        dialect=dialect,
+        ranges=None if whole else (lo, hi),
+        offset=offset,
+        start=start,
+        rate=rate,
+        now=now,
+    )
+    if dialect == "postgresql":
+        count, last = session.execute(_with_jobs(insert_messages, now)).one()
+        return int(count or 0), last
+    # SQLite has no DML in CTEs: the new messages are those above the highest id before.
+    before = session.scalar(select(func.coalesce(func.max(MSG.c.id), 0)))
+    session.execute(insert_messages)
+    new_rows = (
+        select(MSG.c.id, MSG.c.send_after)
+        .where(
+            MSG.c.company_id == company.id,
+            MSG.c.subject_ref == campaign.ref,
+            MSG.c.id > before,
+        )
+        .subquery("new_messages")
+    )
+    added = _rowcount(
+        session.execute(insert(OUT).from_select(JOB_COLUMNS, _job_rows(new_rows, dialect, now)))
+    )
+    last = session.scalar(select(func.max(new_rows.c.send_after))) if added else None
+    return added, last
+
+
+def _insert_parallel(
+    session: Session,
+    *,
+    campaign: Campaign,
+    company: Company,
+    low: int,
+    high: int,
+    parts: int,
+    offset: int,
+    start: datetime,
+    rate: int,
+    now: datetime,
+) -> tuple[int, datetime | None]:
+    """PostgreSQL: the whole audience in ``parts`` customer-id ranges, each written by its
+    own connection at the same time (one backend per core), each committing on its own.
+
+    Part ``k`` takes throttle slots ``offset + k, offset + k + parts, …`` so the parts never
+    share a slot. Each part is idempotent like a batch (``ON CONFLICT DO NOTHING`` on the
+    key): if one fails, the job fails, and its retry writes only what is missing."""
+    width = (high - low) // parts + 1
+    statements = [
+        _with_jobs(
+            _insert_messages(
+                campaign,
+                company,
+                dialect="postgresql",
+                ranges=(low + k * width, min(high, low + (k + 1) * width - 1)),
+                offset=offset,
+                start=start,
+                rate=rate,
+                now=now,
+                stride=parts,
+                phase=k,
+            ),
+            now,
+        )
+        for k in range(parts)
+    ]
+    engine = session.get_bind()
+    assert isinstance(engine, Engine)
+    # The statements are built above, in this thread: the threads touch no ORM object.
+
+    def run(statement: Any) -> tuple[int, datetime | None]:
+        with engine.connect() as conn, conn.begin():
+            tune_for_bulk_read(conn)
+            count, last = conn.execute(statement).one()
+            return int(count or 0), last
+
+    with ThreadPoolExecutor(max_workers=parts, thread_name_prefix="campaign-send") as pool:
+        results = list(pool.map(run, statements))
+    lasts = [last for _, last in results if last is not None]
+    return sum(n for n, _ in results), max(lasts) if lasts else None
+
+
+def _insert_messages(
+    campaign: Campaign,
+    company: Company,
+    *,
+    dialect: str,
+    ranges: tuple[int, int] | None,
+    offset: int,
+    start: datetime,
+    rate: int,
+    now: datetime,
+    stride: int = 1,
+    phase: int = 0,
+) -> Any:
+    """``INSERT INTO messages … SELECT`` from the audience (of customer ids ``ranges``)."""
     # The id range is stated on both sides of the join so PostgreSQL scans only the
     # batch's slice of each index instead of every contact method per batch.
     in_range: tuple[ColumnElement[bool], ...] = (
-        () if whole else (C.c.id.between(lo, hi), M.c.customer_id.between(lo, hi))
+        () if ranges is None else (C.c.id.between(*ranges), M.c.customer_id.between(*ranges))
     )
     audience = eligible_recipients(
         company.id,
@@ -238,13 +366,22 @@ def _insert_batch(
         func.row_number().over(order_by=(audience.c.customer_id, audience.c.method_id)).label("rn"),
     ).subquery("numbered")
     columns = _message_columns(
-        campaign, company, numbered, dialect=dialect, offset=offset, start=start, rate=rate, now=now
+        campaign,
+        company,
+        numbered,
+        dialect=dialect,
+        offset=offset,
+        start=start,
+        rate=rate,
+        now=now,
+        stride=stride,
+        phase=phase,
     )
     rows = select(*(v.label(k) for k, v in columns.items())).select_from(numbered)
     # SQLite needs a WHERE on an INSERT … SELECT that has an ON CONFLICT clause.
     rows = rows.where(true() if dialect == "postgresql" else numbered.c.rn > 0)
     maker = pg_insert if dialect == "postgresql" else sqlite_insert
-    insert_messages = (
+    return (
         maker(MSG)
         .from_select(list(columns), rows)
         .on_conflict_do_nothing(
@@ -252,28 +389,16 @@ def _insert_batch(
             index_where=MSG.c.idempotency_key.is_not(None),
         )
     )
-    if dialect == "postgresql":
-        new = insert_messages.returning(MSG.c.id, MSG.c.send_after).cte("new_messages")
-        jobs = insert(OUT).from_select(JOB_COLUMNS, _job_rows(new, dialect, now))
-        counted = select(func.count()).select_from(jobs.returning(OUT.c.id).cte("new_jobs"))
-        # PostgreSQL runs every data-modifying CTE once; counting the outbox rows gives
-        # how many messages this batch added (rowcount is not reliable here).
-        return int(session.scalar(counted) or 0)
-    # SQLite has no DML in CTEs: the new messages are those above the highest id before.
-    before = session.scalar(select(func.coalesce(func.max(MSG.c.id), 0)))
-    session.execute(insert_messages)
-    new_rows = (
-        select(MSG.c.id, MSG.c.send_after)
-        .where(
-            MSG.c.company_id == company.id,
-            MSG.c.subject_ref == campaign.ref,
-            MSG.c.id > before,
-        )
-        .subquery("new_messages")
-    )
-    return _rowcount(
-        session.execute(insert(OUT).from_select(JOB_COLUMNS, _job_rows(new_rows, dialect, now)))
-    )
+
+
+def _with_jobs(insert_messages: Any, now: datetime) -> Any:
+    """PostgreSQL: the messages' INSERT chained through ``RETURNING`` into their outbox
+    rows, one statement; selects how many were added and the latest slot among them.
+    (PostgreSQL runs every data-modifying CTE once; rowcount is not reliable here.)"""
+    new = insert_messages.returning(MSG.c.id, MSG.c.send_after).cte("new_messages")
+    jobs = insert(OUT).from_select(JOB_COLUMNS, _job_rows(new, "postgresql", now))
+    new_jobs = jobs.returning(OUT.c.id, OUT.c.run_at).cte("new_jobs")
+    return select(func.count(), func.max(new_jobs.c.run_at))
 
 
 def _message_columns(
@@ -286,9 +411,12 @@ def _message_columns(
     start: datetime,
     rate: int,
     now: datetime,
+    stride: int = 1,
+    phase: int = 0,
 ) -> dict[str, Any]:
     """The ``messages`` columns of each audience row, as SQL expressions."""
-    position = numbered.c.rn - 1 + offset
+    # Part ``phase`` of ``stride`` parallel writers takes every stride-th throttle slot.
+    position = (numbered.c.rn - 1) * stride + phase + offset
     slot = (position // rate) * 60 + ((position % rate) * 60) // rate  # rules.slot_seconds
     if dialect == "postgresql":
         send_after: Any = bindparam("start", start, type_=UTCDateTime) + func.make_interval(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from fieldlink.accounts.models import Company
@@ -25,6 +25,7 @@ from fieldlink.customers.schemas import (
 )
 from fieldlink.db import get_scoped
 from fieldlink.errors import ValidationFailed
+from fieldlink.messaging.models import Message
 
 CUSTOMER_FLAGS = ("do_not_mail", "do_not_service", "do_not_send_promotional_emails")
 # Tags the consent rules read (double opt-in, dormant-email suppression): changing one
@@ -175,7 +176,10 @@ def update_contact(session: Session, *, contact: Contact, patch: ContactPatch) -
 
 
 def delete_contact(session: Session, *, contact: Contact) -> None:
-    """Delete a contact and its methods; their consent history stays (method id nulled)."""
+    """Delete a contact and its methods; their consent history stays (method id nulled),
+    and so do the messages to them, with the contact's id cleared (messages.contact_id has
+    no foreign key to do it: migration 0013)."""
+    session.execute(update(Message).where(Message.contact_id == contact.id).values(contact_id=None))
     session.execute(delete(ContactMethod).where(ContactMethod.contact_id == contact.id))
     session.delete(contact)
     session.flush()
