@@ -5,7 +5,10 @@
     .venv/bin/python -m benchmarks.delivery --channel email  # into an SMTP sink
 
 Recipients are bulk-inserted with SQL; every message is then queued through the real
-``queue_message`` (consent check, render, idempotency key, message + outbox rows), and
+bulk path ``queue_messages`` (``--enqueue bulk``, the default), one ``queue_message`` at a
+time (``single``), or the bulk-reminder trigger ``remind_appointments`` over appointment
+lists (``reminders``): consent check, render, idempotency key, message, history and outbox
+rows. ``--no-drain`` times the enqueue alone. Then
 real ``fieldlink worker`` processes deliver them to a Twilio-compatible fake provider (or
 an aiosmtpd sink), each running in its own process as the peers' sinks do. At the end the
 provider's own record is checked: every message once, none twice, none unexpected.
