@@ -9,7 +9,10 @@ Besides messages/s it prints the worker processes' CPU per message (and the sink
 figure that survives a loaded machine.
 
 Recipients are bulk-inserted with SQL; every message is then queued through the real
-``queue_message`` (consent check, render, idempotency key, message + outbox rows), and
+bulk path ``queue_messages`` (``--enqueue bulk``, the default), one ``queue_message`` at a
+time (``single``), or the bulk-reminder trigger ``remind_appointments`` over appointment
+lists (``reminders``): consent check, render, idempotency key, message, history and outbox
+rows. ``--no-drain`` times the enqueue alone. Then
 real ``fieldlink worker`` processes deliver them to a Twilio-compatible fake provider (or
 an aiosmtpd sink), each running in its own process as the peers' sinks do. At the end the
 provider's own record is checked: every message once, none twice, none unexpected.
@@ -121,13 +124,19 @@ def seed_recipients(url: str, n: int, channel: str) -> int:
     return int(company_id)
 
 
+QUEUE_SECONDS: list[float] = []  # time inside queue_messages + commit, per batch
+
+
 def enqueue_bulk(url: str, company_id: int, channel: str, batch: int = 5000) -> tuple[int, float]:
-    """``queue_messages``: consent, render, keys per message; rows written set-based."""
+    """``queue_messages``: consent, render, keys per message; rows written set-based.
+
+    Each recipient gets its own variables (contact name), as ``notify`` builds them."""
     engine = make_engine(url)
     factory = make_sessionmaker(engine)
     variables = sample_variables()
     start = time.perf_counter()
     count = 0
+    QUEUE_SECONDS.clear()
     with factory() as session:
         company = session.get(Company, company_id)
         assert company is not None
@@ -150,18 +159,105 @@ def enqueue_bulk(url: str, company_id: int, channel: str, batch: int = 5000) -> 
                     customer=customer,
                     contact=contact,
                     method=method,
-                    variables=variables,
+                    variables={
+                        **variables,
+                        "contact": {"name": contact.name, "first_name": contact.name.split()[0]},
+                    },
                     idempotency_key=f"bench:{method.id}",
                 )
                 for customer, contact, method in rows
             ]
+            t0 = time.perf_counter()
             queue_messages(session, company=company, intents=intents, now=utcnow())
             session.commit()
+            QUEUE_SECONDS.append(time.perf_counter() - t0)
             session.expunge_all()
             company = session.get(Company, company_id)
             assert company is not None
             count += len(rows)
             last = rows[-1][2].id
+    elapsed = time.perf_counter() - start
+    engine.dispose()
+    return count, elapsed
+
+
+def seed_appointments(url: str, company_id: int) -> None:
+    """A job at a service location and one appointment per customer, 5,000 a day from
+    tomorrow (the office list and ``POST /v1/reminders`` take up to 5,000 at a time)."""
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO locations (company_id, customer_id, kind, line1, city, region, "
+                "postcode, country, created_at, updated_at) SELECT company_id, id, 'service', "
+                "id || ' Oak St', 'Raleigh', 'NC', '27601', 'US', now(), now() "
+                "FROM customers WHERE company_id = :c"
+            ),
+            {"c": company_id},
+        )
+        conn.execute(
+            text(
+                "INSERT INTO jobs (company_id, customer_id, location_id, job_type, custom_fields, "
+                "status, created_at, updated_at) SELECT company_id, customer_id, id, "
+                "'AC Tune-up', '{}', 'open', now(), now() FROM locations WHERE company_id = :c"
+            ),
+            {"c": company_id},
+        )
+        conn.execute(
+            text(
+                "INSERT INTO appointments (company_id, job_id, window_start, window_end, "
+                "schedule_type, status, created_at, updated_at) SELECT company_id, id, "
+                "date_trunc('day', now()) + (1 + (row_number() over (order by id) - 1) / 5000) "
+                "* interval '1 day' + interval '13 hours', date_trunc('day', now()) + "
+                "(1 + (row_number() over (order by id) - 1) / 5000) * interval '1 day' "
+                "+ interval '15 hours', 'window', 'scheduled', now(), now() "
+                "FROM jobs WHERE company_id = :c"
+            ),
+            {"c": company_id},
+        )
+    engine.dispose()
+
+
+def enqueue_reminders(url: str, company_id: int, channel: str) -> tuple[int, float]:
+    """The real trigger: ``triggers.remind_appointments`` for one day's list at a time (what
+    ``POST /v1/reminders`` and the office appointment list run), one commit per day."""
+    from datetime import timedelta
+
+    from fieldlink.jobs.models import Appointment
+    from fieldlink.links.tokens import LinkMaker
+    from fieldlink.messaging.triggers import remind_appointments
+
+    engine = make_engine(url)
+    factory = make_sessionmaker(engine)
+    links = LinkMaker(base_url="https://engage.example", secret="bench-secret")
+    count = 0
+    QUEUE_SECONDS.clear()
+    start = time.perf_counter()
+    with factory() as session:
+        first, last = session.execute(
+            select(func.min(Appointment.window_start), func.max(Appointment.window_start))
+        ).one()
+        day = first.replace(hour=0, minute=0)
+        while day <= last:
+            company = session.get(Company, company_id)
+            assert company is not None
+            result, _ = remind_appointments(
+                session,
+                company=company,
+                start=day,
+                end=day + timedelta(days=1),
+                status=None,
+                technician_id=None,
+                appointment_ids=None,
+                roles=(),
+                channels=(channel,),
+                links=links,
+                now=utcnow(),
+            )
+            session.commit()
+            session.expunge_all()
+            count += len(result.message_ids)
+            day += timedelta(days=1)
     elapsed = time.perf_counter() - start
     engine.dispose()
     return count, elapsed
@@ -334,9 +430,10 @@ def main() -> None:
     parser.add_argument("--channel", choices=("sms", "email"), default="sms")
     parser.add_argument(
         "--enqueue",
-        choices=("bulk", "single"),
+        choices=("bulk", "single", "reminders"),
         default="bulk",
-        help="queue_messages in batches of 5,000 (bulk) or one queue_message per message",
+        help="queue_messages in batches of 5,000 (bulk), one queue_message per message "
+        "(single), or the bulk-reminder trigger over appointment lists of 5,000 (reminders)",
     )
     parser.add_argument("--no-drain", action="store_true", help="only time the enqueue")
     args = parser.parse_args()
@@ -349,6 +446,9 @@ def main() -> None:
     print(f"seeded {args.messages:,} recipients in {time.perf_counter() - t0:.1f} s", flush=True)
     if args.enqueue == "bulk":
         count, enqueue_s = enqueue_bulk(url, company_id, args.channel)
+    elif args.enqueue == "reminders":
+        seed_appointments(url, company_id)
+        count, enqueue_s = enqueue_reminders(url, company_id, args.channel)
     else:
         count, enqueue_s = enqueue(url, company_id, args.channel)
     print(
@@ -356,6 +456,13 @@ def main() -> None:
         f"{count:,} in {enqueue_s:.2f} s = {count / enqueue_s:,.0f} messages/s",
         flush=True,
     )
+    if QUEUE_SECONDS:
+        queued_s = sum(QUEUE_SECONDS)
+        print(
+            f"  of which queue_messages + commit (recipients already loaded): {queued_s:.2f} s "
+            f"= {count / queued_s:,.0f} messages/s",
+            flush=True,
+        )
     if args.no_drain:
         return
     sink, env = start_sinks(args.channel)

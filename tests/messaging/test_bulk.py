@@ -62,6 +62,10 @@ def crowd(session: Session) -> Crowd:
     add("email")  # allowed
     add("email", value="bounced@example.com")  # suppressed: marketing only, so still told
     add("email", {"language": "es"})  # Spanish template
+    # Same facts as the allowed address above but for the address itself: bulk decides each
+    # combination of facts once, so this must not borrow the valid address's answer.
+    add("email", value="not-an-address")
+    add("phone", {"do_not_service": True}, job_notifications=False)  # two blockers at once
     session.add(Suppression(company_id=company.id, email="bounced@example.com", reason="bounce"))
     session.flush()
     return Crowd(session, company, out)
@@ -120,8 +124,14 @@ def test_bulk_decides_exactly_as_one_at_a_time(crowd: Crowd) -> None:
         "queued",
         "queued",
         "queued",
+        "suppressed",
+        "suppressed",
     ]
-    assert bulk.counts == {"queued": 4, "suppressed": 3}
+    assert bulk.counts == {"queued": 4, "suppressed": 5}
+    assert [r["code"] for r in bulk.messages[-1].reasons] == [
+        "no_job_notifications",
+        "do_not_service",
+    ]
 
 
 def test_every_bulk_message_has_history_and_only_queued_ones_an_outbox_job(crowd: Crowd) -> None:
@@ -183,7 +193,6 @@ def test_bulk_messages_are_delivered_by_the_worker(
     assert [statuses[q.id] for q in result.messages] == [
         "sent" if q.status == "queued" else q.status for q in result.messages
     ]
-    assert len(sms.sent) == 1 and len(mail.sent) == 3
+    assert len(sms.sent) == 1 and len(mail.sent) == 3  # the crowd's four allowed
     queued_ids = {f"flm-{q.id}" for q in result.messages if q.status == "queued"}
     assert {m.reference for m in mail.sent} | {s.reference for _, s in sms.sent} == queued_ids
-

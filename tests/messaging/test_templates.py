@@ -6,6 +6,7 @@ import pytest
 
 from fieldlink.messaging.templates import (
     DEFAULTS,
+    Renderer,
     TemplateInvalid,
     default_template,
     render,
@@ -46,19 +47,56 @@ def test_a_syntax_error_is_refused_with_its_line() -> None:
         render(None, "Hi\n{% if %}", sample_variables(), channel="sms")
 
 
-@pytest.mark.parametrize(
-    "hostile",
-    [
-        "{{ ''.__class__.__mro__[1].__subclasses__() }}",
-        "{{ company.__class__ }}{{ cycler.__init__.__globals__ }}",
-        "{% for i in range(100000) %}x{% endfor %}",
-        "{% for a in range(999) %}{% for b in range(999) %}{% for c in range(999) %}"
-        "{% endfor %}{% endfor %}{% endfor %}",
-        "{{ 'x' * 1000000000 }}",
-        "{{ 10 ** 100000000 }}",
-        "{% for a in range(999) %}{% for b in range(999) %}xxxxxxxx{% endfor %}{% endfor %}",
-    ],
-)
+HOSTILE = [
+    "{{ ''.__class__.__mro__[1].__subclasses__() }}",
+    "{{ company.__class__ }}{{ cycler.__init__.__globals__ }}",
+    "{% for i in range(100000) %}x{% endfor %}",
+    "{% for a in range(999) %}{% for b in range(999) %}{% for c in range(999) %}"
+    "{% endfor %}{% endfor %}{% endfor %}",
+    "{{ 'x' * 1000000000 }}",
+    "{{ 10 ** 100000000 }}",
+    "{% for a in range(999) %}{% for b in range(999) %}xxxxxxxx{% endfor %}{% endfor %}",
+]
+
+
+@pytest.mark.parametrize("hostile", HOSTILE)
 def test_hostile_templates_are_refused_quickly(hostile: str) -> None:
     with pytest.raises(TemplateInvalid):
         render(None, hostile, sample_variables(), channel="sms")
+
+
+@pytest.mark.parametrize(("touchpoint", "channel"), sorted(DEFAULTS))
+@pytest.mark.parametrize("with_technician", [True, False])
+def test_a_bulk_renderer_says_what_a_single_render_says(
+    touchpoint: str, channel: str, with_technician: bool
+) -> None:
+    subject, body = DEFAULTS[(touchpoint, channel)]
+    variables = sample_variables(with_technician=with_technician)
+    one = render(subject, body, variables, channel=channel)
+    assert Renderer(subject, body, channel=channel).render(variables) == (one.subject, one.body)
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        *HOSTILE,
+        "Hi {{ custmer.name }}",
+        "Hi\n{% if %}",
+        "{{ technician.name }}",  # None without a technician: an error, not a blank
+        "x" * 20_001,
+    ],
+)
+def test_a_bulk_renderer_refuses_what_a_single_render_refuses(source: str) -> None:
+    variables = sample_variables(with_technician=False)
+    with pytest.raises(TemplateInvalid) as single:
+        render("Subject", source, variables, channel="email")
+    with pytest.raises(TemplateInvalid) as bulk:
+        Renderer("Subject", source, channel="email").render(variables)
+    assert str(bulk.value) == str(single.value)
+
+
+def test_dict_variables_named_like_dict_methods_still_resolve_as_before() -> None:
+    variables = {**sample_variables(), "job": {"items": "3 filters", "id": 7}}
+    source = "{{ job.id }} {{ job.items is callable }}"
+    assert render(None, source, variables, channel="sms").body == "7 True"
+    assert Renderer(None, source, channel="sms").render(variables) == (None, "7 True")

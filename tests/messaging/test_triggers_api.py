@@ -361,3 +361,49 @@ def test_no_message_goes_to_another_companys_log(day: Day, rival_api: TestClient
     day.appointment(tomorrow_9am())
     assert rival_api.get("/v1/messages").json()["items"] == []
     assert day.messages(), "acme sees its own confirmations"
+
+
+@pytest.mark.parametrize("roles", [(), ("owner", "site"), ("scheduling",)])
+def test_bulk_reminders_read_once_what_one_reminder_reads_and_pick_the_same(
+    day: Day, roles: tuple[str, ...]
+) -> None:
+    """remind_all reads jobs, customers, technicians and contacts for the whole list at once;
+    the reminders it builds must be those one reminder at a time builds."""
+    from fieldlink.accounts.models import Company
+    from fieldlink.jobs.models import Appointment
+    from fieldlink.links.tokens import LinkMaker
+    from fieldlink.messaging.bulk import Intent
+    from fieldlink.messaging.touchpoints import _read_batch, remind
+
+    start = tomorrow_9am()
+    ids = [day.appointment(start + timedelta(hours=h))["id"] for h in (0, 2, 4)]
+    session = day.session
+    session.expire_all()
+    appointments = [session.get(Appointment, i) for i in ids]
+    company = session.get(Company, appointments[0].company_id)  # type: ignore[union-attr]
+    assert company is not None
+    links, now = LinkMaker(base_url="https://engage.example", secret="s"), utcnow()
+
+    def reminders(batched: bool) -> list[tuple[object, ...]]:
+        out: list[Intent] = []
+        live = [a for a in appointments if a is not None]
+        batch = _read_batch(session, company=company, appointments=live) if batched else None
+        for a in live:
+            remind(
+                session,
+                company=company,
+                appointment=a,
+                roles=roles,
+                contact_ids=[],
+                links=links,
+                now=now,
+                collect=out,
+                batch=batch,
+            )
+        return [
+            (i.channel, i.method.id, i.idempotency_key, i.variables, i.refs, i.send_by) for i in out
+        ]
+
+    one_by_one = reminders(batched=False)
+    assert one_by_one and reminders(batched=True) == one_by_one
+    assert one_by_one[0][3]["technician"]["name"] == "Tom Torres"  # type: ignore[index]

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, any_, func, literal, or_, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from fieldlink.accounts.models import Company
@@ -60,6 +61,18 @@ def customer_facts(session: Session, customer: Customer) -> CustomerFacts:
     return customer_facts_from(customer, frozenset(tags))
 
 
+def any_of(session: Session, column: Any, values: Sequence[Any]) -> ColumnElement[bool]:
+    """``column IN values`` for a long list: on PostgreSQL one array parameter
+    (``= ANY(:values)``), since 5,000 separate parameters cost more to bind and parse than
+    the query takes to run; elsewhere an ordinary IN list."""
+    clause: ColumnElement[bool]
+    if session.get_bind().dialect.name == "postgresql":
+        clause = column == any_(literal(list(values), ARRAY(column.type)))
+    else:
+        clause = column.in_(values)
+    return clause
+
+
 def tags_of(session: Session, customer_ids: Iterable[int]) -> dict[int, frozenset[str]]:
     """The tags of many customers in a few queries (a batch's consent facts need them all)."""
     found: dict[int, set[str]] = {}
@@ -67,7 +80,7 @@ def tags_of(session: Session, customer_ids: Iterable[int]) -> dict[int, frozense
     for start in range(0, len(ids), 5000):
         for customer_id, tag in session.execute(
             select(CustomerTag.customer_id, CustomerTag.tag).where(
-                CustomerTag.customer_id.in_(ids[start : start + 5000])
+                any_of(session, CustomerTag.customer_id, ids[start : start + 5000])
             )
         ):
             found.setdefault(customer_id, set()).add(tag)

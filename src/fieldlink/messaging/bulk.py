@@ -16,9 +16,10 @@ the sender checks and the templates; ``tests/messaging/test_bulk.py`` holds them
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from operator import itemgetter
 from typing import Any
 
 from psycopg.errors import UniqueViolation
@@ -29,7 +30,13 @@ from sqlalchemy.orm import Session
 from fieldlink.accounts.models import Company
 from fieldlink.consent import rules
 from fieldlink.consent.models import Suppression
-from fieldlink.consent.queries import company_consent, customer_facts_from, method_facts, tags_of
+from fieldlink.consent.queries import (
+    any_of,
+    company_consent,
+    customer_facts_from,
+    method_facts,
+    tags_of,
+)
 from fieldlink.customers.models import Contact, ContactMethod, Customer
 from fieldlink.messaging.models import Message, MessageEvent
 from fieldlink.messaging.reasons import reason
@@ -41,7 +48,7 @@ from fieldlink.messaging.service import (
     sender_blocks,
     template_for,
 )
-from fieldlink.messaging.templates import TemplateInvalid, render
+from fieldlink.messaging.templates import Renderer, TemplateInvalid
 from fieldlink.outbox.models import OutboxJob
 
 CHUNK = 5000  # rows per statement / IN list
@@ -99,17 +106,24 @@ def _suppressed(session: Session, company_id: int, emails: Iterable[str]) -> set
         out.update(
             session.scalars(
                 select(Suppression.email).where(
-                    Suppression.company_id == company_id, Suppression.email.in_(chunk)
+                    Suppression.company_id == company_id,
+                    any_of(session, Suppression.email, chunk),
                 )
             )
         )
     return out
 
 
-def _decide(
+def _decider(
     session: Session, company: Company, intents: Sequence[Intent], now: datetime
-) -> list[dict[str, Any]]:
-    """One message row (column values) per intent, with status and reasons decided."""
+) -> Callable[[Intent], dict[str, Any]]:
+    """Read the batch's facts (tags, suppressions, templates) and return the function that
+    turns one intent into its message row (column values, status and reasons decided). It
+    runs no query, so it can feed a COPY in progress.
+
+    ``rules.decide`` is pure and reads only a handful of facts: each distinct combination
+    is decided once per batch (a day's reminders have a few dozen, not thousands), and each
+    template is compiled once into a :class:`Renderer`."""
     consent = company_consent(company)
     tags = tags_of(session, (i.customer.id for i in intents))
     suppressed = _suppressed(
@@ -120,80 +134,119 @@ def _decide(
         (tp, ch): notification_blocks(company, tp, ch)
         for tp, ch in {(i.touchpoint, i.channel) for i in intents}
     }
-    rows: list[dict[str, Any]] = []
+    decided: dict[tuple[Any, ...], tuple[list[dict[str, str]], str | None]] = {}
+    renderers: dict[tuple[Any, ...], Renderer | str] = {}
     for it in intents:
+        template_key = (it.touchpoint, it.channel, it.customer.language or "en", it.template)
+        if template_key not in renderers:
+            touchpoint, channel, language, chosen = template_key
+            source = chosen or template_for(
+                session,
+                company_id=company.id,
+                touchpoint=touchpoint,
+                channel=channel,
+                language=language,
+            )
+            renderers[template_key] = (
+                f"no template for {touchpoint} by {channel}"
+                if source is None
+                else Renderer(source[0], source[1], channel=channel)
+            )
+    no_tags: frozenset[str] = frozenset()
+    company_id = company.id
+
+    def decide(it: Intent) -> dict[str, Any]:
         customer, method = it.customer, it.method
+        touchpoint, channel = it.touchpoint, it.channel
         language = customer.language or "en"
-        decision = rules.decide(
-            consent_channel(it.touchpoint, it.channel),
-            consent,
-            customer_facts_from(customer, tags.get(customer.id, frozenset())),
-            method_facts(method, suppressed=method.value.lower() in suppressed),
+        value = method.value
+        customer_tags = tags.get(customer.id, no_tags)
+        is_suppressed = value.lower() in suppressed
+        # Everything rules.decide looks at; of the address itself only whether it looks
+        # like an email (MethodFacts.email_valid), so valid addresses share a decision.
+        facts = (
+            touchpoint,
+            channel,
+            customer.do_not_mail,
+            customer.do_not_service,
+            customer.do_not_send_promotional_emails,
+            customer_tags,
+            method.kind,
+            method.phone_type,
+            method.marketing_updates,
+            method.job_notifications,
+            method.marketing_sms_status,
+            is_suppressed,
+            rules.looks_like_email(value),
         )
-        reasons = [{"code": r.code, "message": r.message} for r in decision.reasons]
-        reasons += senders[it.channel]
-        reasons += switched_off[(it.touchpoint, it.channel)]
-        source = it.template or template_for(
-            session,
-            company_id=company.id,
-            touchpoint=it.touchpoint,
-            channel=it.channel,
-            language=language,
-        )
+        known = decided.get(facts)
+        if known is None:
+            decision = rules.decide(
+                consent_channel(touchpoint, channel),
+                consent,
+                customer_facts_from(customer, customer_tags),
+                method_facts(method, suppressed=is_suppressed),
+            )
+            blocks = [{"code": r.code, "message": r.message} for r in decision.reasons]
+            blocks += senders[channel]
+            blocks += switched_off[(touchpoint, channel)]
+            known = decided[facts] = (blocks, ", ".join(r["code"] for r in blocks) or None)
+        reasons, detail = known
+        renderer = renderers[(touchpoint, channel, language, it.template)]
         subject: str | None = None
         body = ""
         failed: str | None = None
-        if source is None:
-            failed = f"no template for {it.touchpoint} by {it.channel}"
+        if isinstance(renderer, str):
+            failed = renderer
         else:
             try:
-                rendered = render(source[0], source[1], it.variables, channel=it.channel)
-                subject, body = rendered.subject, rendered.body
+                subject, body = renderer.render(it.variables)
             except TemplateInvalid as exc:
                 failed = str(exc)
         if reasons:
-            status, detail = "suppressed", ", ".join(r["code"] for r in reasons)
+            status = "suppressed"
         elif failed is not None:
             status, detail = "failed", failed
             reasons = [reason("template_error", failed)]
         else:
-            status, detail = "queued", None
-        rows.append(
-            {
-                "company_id": company.id,
-                "touchpoint": it.touchpoint,
-                "channel": it.channel,
-                "to": method.value,
-                "customer_id": customer.id,
-                "contact_id": it.contact.id if it.contact else None,
-                "contact_method_id": method.id,
-                "user_id": None,
-                "job_id": it.refs.job_id,
-                "appointment_id": it.refs.appointment_id,
-                "status_code_id": it.refs.status_code_id,
-                "subject_ref": it.refs.subject_ref,
-                "language": language,
-                "subject": subject,
-                "body": body,
-                "status": status,
-                "reasons": reasons,
-                "idempotency_key": it.idempotency_key,
-                "requested_key": it.idempotency_key,
-                "duplicate_of_id": None,
-                "provider_id": None,
-                "send_after": it.send_after,
-                "send_by": it.send_by,
-                "attempts": 0,
-                "attempt_started_at": None,
-                "last_error": None,
-                "created_at": now,
-                "updated_at": now,
-                "sent_at": None,
-                "delivered_at": None,
-                "_detail": detail,
-            }
-        )
-    return rows
+            status = "queued"
+        refs = it.refs
+        contact = it.contact
+        return {
+            "company_id": company_id,
+            "touchpoint": touchpoint,
+            "channel": channel,
+            "to": value,
+            "customer_id": customer.id,
+            "contact_id": contact.id if contact else None,
+            "contact_method_id": method.id,
+            "user_id": None,
+            "job_id": refs.job_id,
+            "appointment_id": refs.appointment_id,
+            "status_code_id": refs.status_code_id,
+            "subject_ref": refs.subject_ref,
+            "language": language,
+            "subject": subject,
+            "body": body,
+            "status": status,
+            "reasons": reasons,
+            "idempotency_key": it.idempotency_key,
+            "requested_key": it.idempotency_key,
+            "duplicate_of_id": None,
+            "provider_id": None,
+            "send_after": it.send_after,
+            "send_by": it.send_by,
+            "attempts": 0,
+            "attempt_started_at": None,
+            "last_error": None,
+            "created_at": now,
+            "updated_at": now,
+            "sent_at": None,
+            "delivered_at": None,
+            "_detail": detail,
+        }
+
+    return decide
 
 
 def queue_messages(
@@ -205,17 +258,31 @@ def queue_messages(
     if not intents:
         return result
     session.flush()  # our statements bypass the unit of work: put the caller's rows first
-    rows = _decide(session, company, intents, now)
+    decide = _decider(session, company, intents, now)
     connection = session.connection()
-    fresh: list[dict[str, Any]] = []
-    repeats: list[dict[str, Any]] = []
+    first: list[int] = []  # a key repeated within this batch: the first one counts
     seen: set[str] = set()
-    for row in rows:  # a key repeated within this batch: the first one counts
-        key = row["idempotency_key"]
-        (repeats if key in seen else fresh).append(row)
-        seen.add(key)
+    for index, it in enumerate(intents):
+        if it.idempotency_key not in seen:
+            seen.add(it.idempotency_key)
+            first.append(index)
+    decided: list[dict[str, Any] | None] = [None] * len(intents)
+
+    def first_rows() -> Iterator[dict[str, Any]]:
+        # Decided while the COPY streams them: PostgreSQL stores one chunk of rows as
+        # Python renders the next.
+        for index in first:
+            row = decided[index] = decide(intents[index])
+            yield row
+
+    inserted = _copy_new_messages(connection, first_rows(), len(first))
+    rows = [
+        row if row is not None else decide(it) for row, it in zip(decided, intents, strict=True)
+    ]
+    fresh = [rows[index] for index in first]
+    chosen = set(first)
+    repeats = [row for index, row in enumerate(rows) if index not in chosen]
     existing: dict[str, int] = {}
-    inserted = _copy_new_messages(connection, fresh)
     if inserted is None:  # some keys were taken already: insert those that are not
         existing = _existing_keys(session, company.id, [r["idempotency_key"] for r in fresh])
         repeats += [r for r in fresh if r["idempotency_key"] in existing]
@@ -269,7 +336,8 @@ def _existing_keys(session: Session, company_id: int, keys: Sequence[str]) -> di
     for chunk in _chunks(sorted(set(keys))):
         for key, message_id in session.execute(
             select(Message.idempotency_key, Message.id).where(
-                Message.company_id == company_id, Message.idempotency_key.in_(chunk)
+                Message.company_id == company_id,
+                any_of(session, Message.idempotency_key, chunk),
             )
         ):
             assert key is not None
@@ -308,34 +376,39 @@ def _values(row: dict[str, Any]) -> dict[str, Any]:
     return {k: row[k] for k in MESSAGE_COLUMNS}
 
 
-def _copy_new_messages(connection: Connection, rows: list[dict[str, Any]]) -> dict[str, int] | None:
+def _copy_new_messages(
+    connection: Connection, rows: Iterator[dict[str, Any]], count: int
+) -> dict[str, int] | None:
     """PostgreSQL's fast path for keys never used before (a first send): ids drawn from the
-    sequence in one query, rows by COPY. If any key is taken (a repeat, or a race), the COPY
-    is undone and None returned, so the caller takes the conflict-checking path."""
-    if not rows or connection.dialect.name != "postgresql":
+    sequence in one query, rows by COPY as ``rows`` yields them. If any key is taken (a
+    repeat, or a race), the COPY is undone and None returned, so the caller takes the
+    conflict-checking path."""
+    if not count or connection.dialect.name != "postgresql":
         return None
-    ids = list(
+    ids = iter(
         connection.execute(
             text(
                 "SELECT nextval(pg_get_serial_sequence('messages', 'id')) "
                 "FROM generate_series(1, :n)"
             ),
-            {"n": len(rows)},
+            {"n": count},
         ).scalars()
     )
+    keys: dict[str, int] = {}
+
+    def numbered() -> Iterator[dict[str, Any]]:
+        for row in rows:
+            row["id"] = keys[row["idempotency_key"]] = next(ids)
+            yield row
+
     savepoint = connection.begin_nested()
     try:
-        _copy_pg(
-            connection,
-            "messages",
-            ["id", *MESSAGE_COLUMNS],
-            ({"id": new_id, **_values(r)} for new_id, r in zip(ids, rows, strict=True)),
-        )
+        _copy_pg(connection, "messages", ["id", *MESSAGE_COLUMNS], numbered())
     except UniqueViolation:
         savepoint.rollback()
         return None
     savepoint.commit()
-    return {r["idempotency_key"]: new_id for new_id, r in zip(ids, rows, strict=True)}
+    return keys
 
 
 def _insert_messages(connection: Connection, rows: list[dict[str, Any]]) -> dict[str, int]:
@@ -406,10 +479,23 @@ def _copy_rows(connection: Connection, table: Any, rows: list[dict[str, Any]]) -
 def _copy_pg(
     connection: Connection, table: str, columns: list[str], rows: Iterable[dict[str, Any]]
 ) -> None:
-    json_columns = {"reasons", "payload"}
     raw = connection.connection.driver_connection
     assert raw is not None
     cols = ", ".join(f'"{c}"' for c in columns)
+    values = itemgetter(*columns)
+    json_at = [i for i, c in enumerate(columns) if c in ("reasons", "payload")]
+    dumped: dict[int, tuple[Any, str]] = {}  # the rows of one decision share its reasons
+
+    def as_json(value: Any) -> str:
+        known = dumped.get(id(value))
+        if known is None or known[0] is not value:
+            known = dumped[id(value)] = (value, json.dumps(value))
+        return known[1]
+
     with raw.cursor() as cursor, cursor.copy(f"COPY {table} ({cols}) FROM STDIN") as copy:
+        write = copy.write_row
         for row in rows:
-            copy.write_row([json.dumps(row[c]) if c in json_columns else row[c] for c in columns])
+            out = list(values(row))
+            for i in json_at:
+                out[i] = as_json(out[i])
+            write(out)

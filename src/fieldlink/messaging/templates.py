@@ -11,6 +11,7 @@ from functools import lru_cache
 from typing import Any, Literal, get_args
 
 from jinja2 import StrictUndefined, Template, TemplateError
+from jinja2.runtime import new_context
 from jinja2.sandbox import SandboxedEnvironment
 
 from fieldlink.messaging.segments import count_segments
@@ -254,6 +255,7 @@ class Rendered:
 
 MAX_RANGE = 1000
 MAX_LOOP_DEPTH = 2
+_DICT_NAMES = frozenset(dir(dict))
 
 
 class _Env(SandboxedEnvironment):
@@ -266,6 +268,14 @@ class _Env(SandboxedEnvironment):
     def __init__(self) -> None:
         super().__init__(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False)
         self.globals["range"] = _small_range
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        # ``company.name`` on a plain dict: the base class first tries the attribute, which
+        # raises and is caught for every variable of every message. A dict instance has no
+        # attributes but its type's, so for any other name the item is what it would find.
+        if type(obj) is dict and attribute not in _DICT_NAMES and attribute in obj:
+            return obj[attribute]
+        return super().getattr(obj, attribute)
 
     def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
         if operator == "**":
@@ -347,6 +357,60 @@ def _render_one(source: str, variables: dict[str, Any], part: str) -> str:
     except (ArithmeticError, TypeError, ValueError, LookupError, AttributeError) as exc:
         raise TemplateInvalid(f"{part}: {exc.__class__.__name__}: {exc}") from exc
     return text.strip()
+
+
+class Renderer:
+    """One template (subject and body) compiled once for many renders, as in a bulk send.
+
+    ``render`` gives what :func:`render` gives (without the SMS segment count) at a fraction
+    of the cost: a plain-dict Jinja context instead of one merged from a ``ChainMap`` per
+    call. On any error it renders again through :func:`render`, so a failing template
+    raises exactly the ``TemplateInvalid`` a single send would.
+    """
+
+    def __init__(self, subject: str | None, body: str, *, channel: str) -> None:
+        self.subject, self.body, self.channel = subject, body, channel
+        self._parts: list[tuple[Template, dict[str, Any]]] | None
+        try:
+            sources = [body] if subject is None else [subject, body]
+            compiled = []
+            for source in sources:
+                if len(source) > MAX_TEMPLATE_CHARS:
+                    raise TemplateInvalid("too long")
+                template = _compile(source)
+                compiled.append((template, dict(template.globals)))
+            self._parts = compiled
+        except Exception:  # render() below names the error, as a single send does
+            self._parts = None
+
+    def render(self, variables: dict[str, Any]) -> tuple[str | None, str]:
+        if self._parts is not None:
+            try:
+                texts = [_generate(t, g, variables) for t, g in self._parts]
+            except Exception:  # the slow path below raises the error a single send gives
+                pass
+            else:
+                body = texts[-1]
+                if self.channel == "sms":
+                    return None, body
+                subject = texts[0] if len(texts) == 2 else ""
+                return " ".join(subject.split()), body
+        out = render(self.subject, self.body, variables, channel=self.channel)
+        return out.subject, out.body
+
+
+def _generate(template: Template, globals_: dict[str, Any], variables: dict[str, Any]) -> str:
+    context = new_context(
+        template.environment, template.name, template.blocks, variables, False, globals_
+    )
+    pieces: list[str] = []
+    size = 0
+    for piece in template.root_render_func(context):
+        size += len(piece)
+        if size > MAX_OUTPUT_CHARS:
+            raise TemplateInvalid("too long")
+        pieces.append(piece)
+    return "".join(pieces).strip()
 
 
 def sample_variables(

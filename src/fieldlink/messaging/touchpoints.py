@@ -17,10 +17,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from fieldlink.accounts.models import Company, User
+from fieldlink.consent.queries import any_of
 from fieldlink.customers.models import Customer, Location
 from fieldlink.jobs.models import Appointment, AppointmentTechnician, Job, StatusCode
 from fieldlink.links.tokens import LinkMaker
-from fieldlink.messaging.audience import Target, resolve
+from fieldlink.messaging.audience import Known, Target, read_contacts, resolve
 from fieldlink.messaging.bulk import Intent, queue_messages
 from fieldlink.messaging.models import Message
 from fieldlink.messaging.notify import (
@@ -218,15 +219,19 @@ def remind(
     now: datetime,
     channels: tuple[str, ...] = ("sms", "email"),
     collect: list[Intent] | None = None,
+    batch: _Batch | None = None,
 ) -> NotifyResult:
     """A service reminder for one appointment (one per appointment window and address).
 
-    With ``collect``, the intents are appended there for a bulk send (``remind_all``)."""
+    With ``collect``, the intents are appended there for a bulk send (``remind_all``), which
+    passes what it read for all the appointments at once in ``batch``."""
     v = visit(
         session,
         company=company,
         appointment=appointment,
-        technician=_first_technician(session, appointment),
+        technician=batch.technicians.get(appointment.id)
+        if batch is not None
+        else _first_technician(session, appointment),
         links=links,
         now=now,
     )
@@ -237,6 +242,7 @@ def remind(
         roles=roles,
         contact_ids=contact_ids,
         location_id=v.job.location_id,
+        known=batch.contacts if batch is not None else None,
     )
     return _notify_visit(
         session,
@@ -263,11 +269,14 @@ def remind_all(
     channels: tuple[str, ...] = ("sms", "email"),
 ) -> NotifyResult:
     """Service reminders for a list of appointments (cancelled ones skipped), decided per
-    recipient and written in one set-based bulk send (``messaging.bulk``)."""
+    recipient and written in one set-based bulk send (``messaging.bulk``).
+
+    What each reminder needs (job, customer, location, first technician, contacts and
+    methods) is read for the whole list in a few queries, not six per appointment."""
     intents: list[Intent] = []
-    for appointment in appointments:
-        if appointment.status == "cancelled":
-            continue
+    live = [a for a in appointments if a.status != "cancelled"]
+    batch = _read_batch(session, company=company, appointments=live)
+    for appointment in live:
         remind(
             session,
             company=company,
@@ -278,6 +287,7 @@ def remind_all(
             now=now,
             channels=channels,
             collect=intents,
+            batch=batch,
         )
     result = NotifyResult()
     for queued in queue_messages(session, company=company, intents=intents, now=now).messages:
@@ -366,3 +376,49 @@ def _first_technician(session: Session, appointment: Appointment) -> User | None
         .where(AppointmentTechnician.appointment_id == appointment.id)
         .order_by(User.id)
     )
+
+
+@dataclass(frozen=True)
+class _Batch:
+    technicians: dict[int, User]  # appointment id -> its first technician (lowest user id)
+    contacts: Known
+    loaded: list[Any]  # jobs, customers, locations: held so session.get finds them
+
+
+def _read_batch(
+    session: Session, *, company: Company, appointments: Sequence[Appointment]
+) -> _Batch:
+    """Read for many appointments what ``visit`` and ``resolve`` read for one: jobs,
+    customers and locations into the session (``session.get`` then finds them without a
+    query), first technicians, contacts and methods."""
+    loaded: list[Any] = []
+    technicians: dict[int, User] = {}
+    appointment_ids = [a.id for a in appointments]
+    job_ids = sorted({a.job_id for a in appointments})
+    for start in range(0, len(job_ids), 5000):
+        loaded += session.scalars(
+            select(Job).where(any_of(session, Job.id, job_ids[start : start + 5000]))
+        )
+    customer_ids = sorted({j.customer_id for j in loaded})
+    location_ids = sorted({j.location_id for j in loaded if j.location_id is not None})
+    for model, ids in ((Customer, customer_ids), (Location, location_ids)):
+        for start in range(0, len(ids), 5000):
+            loaded += session.scalars(
+                select(model).where(any_of(session, model.id, ids[start : start + 5000]))
+            )
+    for start in range(0, len(appointment_ids), 5000):
+        for appointment_id, user in session.execute(
+            select(AppointmentTechnician.appointment_id, User)
+            .join(User, AppointmentTechnician.user_id == User.id)
+            .where(
+                any_of(
+                    session,
+                    AppointmentTechnician.appointment_id,
+                    appointment_ids[start : start + 5000],
+                )
+            )
+            .order_by(AppointmentTechnician.appointment_id, User.id)
+        ):
+            technicians.setdefault(appointment_id, user)
+    contacts = read_contacts(session, company_id=company.id, customer_ids=customer_ids)
+    return _Batch(technicians, contacts, loaded)
