@@ -250,3 +250,37 @@ def test_without_an_sms_number_texts_are_suppressed_with_the_reason(world: World
 def test_pending_carrier_registration_holds_texts_with_the_reason(world: World) -> None:
     world.company.sms_registration = "pending"
     assert world.queue().reasons[0]["code"] == "sender_not_registered"
+
+
+def test_a_text_is_not_begun_once_the_workers_claim_is_running_out(
+    world: World, session_factory: sessionmaker[Session]
+) -> None:
+    """DESIGN.md principle 1: another worker may take over a batch whose claim ran out,
+    find its texts `sending` and ask the provider. A send begun that late by the first
+    worker would arrive after that check, as a second copy; so it is not begun."""
+    msg = world.queue()
+    start = utcnow()
+    ticks = iter([start])  # the claim is stamped at `start`; every later reading is 50 s on
+    slow = Worker(
+        session_factory,
+        name="slow",
+        clock=lambda: next(ticks, start + timedelta(seconds=50)),
+        config=WorkerConfig(visibility_timeout=60, backoff_base=0.0, backoff_cap=0.0),
+    )
+    slow.run_once()
+    msg = world.reload(msg)
+    assert world.sms.sent == [], "nothing may start in the last third of a 60 s claim"
+    assert msg.status == "sending" and "claim" in (msg.last_error or "")
+    world.session.execute(OutboxJob.__table__.update().values(run_at=utcnow()))
+    world.session.commit()
+    world.deliver()  # the next attempt asks the provider first, then sends once
+    msg = world.reload(msg)
+    assert msg.status == "sent" and len(world.sms.sent) == 1 and world.sms.lookups == 1
+
+
+def test_worker_threads_of_one_process_have_their_own_names(
+    session_factory: sessionmaker[Session],
+) -> None:
+    # The outbox's `locked_by` guards tell claims apart by worker name.
+    names = {Worker(session_factory).name for _ in range(4)}
+    assert len(names) == 4

@@ -38,6 +38,9 @@ from fieldlink.messaging.service import SEND_TOPIC, consent_channel, record_stat
 from fieldlink.outbox.registry import BatchContext, JobContext, batch_handler
 
 IN_FLIGHT = 8  # provider requests at once per worker thread
+# A text not begun before the worker's claim neared its end: not sent, left `sending`, so the
+# next attempt asks the provider first and then sends it once.
+LEASE_RAN_OUT = "not sent: the worker's claim on the batch was running out"
 _pool = ThreadPoolExecutor(max_workers=IN_FLIGHT, thread_name_prefix="send")
 
 
@@ -96,7 +99,13 @@ def send_messages(batch: BatchContext) -> None:
     # one future per text (that bookkeeping cost more CPU than the HTTP request itself).
     slices = [ready[i::IN_FLIGHT] for i in range(min(IN_FLIGHT, len(ready)))]
     done = _pool.map(
-        lambda part: [_deliver(x, channels, campaign.get(x.message.id)) for x in part], slices
+        lambda part: [
+            _deliver(x, channels, campaign.get(x.message.id))
+            if batch.may_start()
+            else TransportError(LEASE_RAN_OUT, permanent=False)
+            for x in part
+        ],
+        slices,
     )
     by_id = {
         x.message.id: o

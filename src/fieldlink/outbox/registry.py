@@ -58,9 +58,15 @@ class BatchContext:
     worker: str
     outcomes: dict[int, tuple[str, str, float | None]] = field(default_factory=dict)
     _checkpoint: Callable[[], None] = field(repr=False, default=lambda: None)
+    _may_start: Callable[[], bool] = field(repr=False, default=lambda: True)
 
     def checkpoint(self) -> None:
         self._checkpoint()
+
+    def may_start(self) -> bool:
+        """False once the worker's claim is too close to running out to begin a side
+        effect another worker could repeat after taking the rows over."""
+        return self._may_start()
 
     def retry(self, job_id: int, error: str, delay: float | None = None) -> None:
         self.outcomes[job_id] = ("retry", error, delay)

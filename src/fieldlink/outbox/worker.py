@@ -16,6 +16,7 @@ import signal
 import socket
 import threading
 import traceback
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -69,7 +70,10 @@ class Worker:
         rng: random.Random | None = None,
     ) -> None:
         self.factory = factory
-        self.name = name or f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
+        # Unique per Worker, not per thread id: run_workers builds every thread's Worker in
+        # the main thread, and the `locked_by` guards must tell those threads apart.
+        self.name = name or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.lease_until: datetime | None = None
         self.config = config or WorkerConfig()
         self.clock = clock
         self.rng = rng or random.Random()
@@ -102,6 +106,7 @@ class Worker:
             )
             rows = [(r[0], r[1], r[2], r[3], r[4]) for r in session.execute(stmt).all()]
             session.commit()
+        self.lease_until = now + timedelta(seconds=self.config.visibility_timeout)
         rows.sort(key=lambda r: r[0])
         return rows
 
@@ -207,6 +212,7 @@ class Worker:
                 now=now,
                 worker=self.name,
                 _checkpoint=session.commit,
+                _may_start=self._may_start,
             )
             try:
                 fn(batch)
@@ -231,6 +237,18 @@ class Worker:
                 final = kind == "failed" or attempts >= max_attempts
                 self._settle(session, job_id, attempts, error, delay, final)
             session.commit()
+
+    def _may_start(self) -> bool:
+        """Whether a side effect (a provider call) may still begin under this claim.
+
+        Once the lease runs out another worker may take the rows, find them ``sending``,
+        ask the provider, find nothing yet and send: a request begun late by this worker
+        would then be a second copy. So nothing starts in the last third of the lease
+        (20 s of the default 60 s, more than a provider request's 15 s timeout)."""
+        if self.lease_until is None:
+            return True
+        margin = timedelta(seconds=self.config.visibility_timeout / 3)
+        return self.clock() < self.lease_until - margin
 
     def _settle(
         self,
