@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 FIELDLINK = [sys.executable, "-m", "fieldlink"]
 
@@ -188,3 +189,28 @@ def test_company_create_with_an_area_code_queues_number_provisioning(
         fresh_database_url,
     )
     assert bad.returncode == 2 and "area code" in bad.stderr
+
+
+def test_serve_believes_forwarded_client_ips_only_from_the_trusted_proxies(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Behind a proxy on another host, per-IP sign-in throttles must count customers, not
+    the proxy: `fieldlink serve` hands FIELDLINK_TRUSTED_PROXIES to Uvicorn's proxy headers."""
+    import uvicorn
+    from typer.testing import CliRunner
+
+    from fieldlink.cli import app as cli
+    from fieldlink.config import get_settings
+
+    seen: dict[str, object] = {}
+    monkeypatch.setattr(uvicorn, "run", lambda *a, **kw: seen.update(kw))
+    for value, expected in ((None, "127.0.0.1"), ("10.0.0.0/24", "10.0.0.0/24")):
+        if value is None:
+            monkeypatch.delenv("FIELDLINK_TRUSTED_PROXIES", raising=False)
+        else:
+            monkeypatch.setenv("FIELDLINK_TRUSTED_PROXIES", value)
+        get_settings.cache_clear()
+        result = CliRunner().invoke(cli, ["serve", "--port", "8123"])
+        assert result.exit_code == 0, result.output
+        assert seen["proxy_headers"] is True and seen["forwarded_allow_ips"] == expected
+    get_settings.cache_clear()

@@ -190,6 +190,7 @@ def serve(
         port=port,
         workers=workers,
         proxy_headers=True,
+        forwarded_allow_ips=settings.trusted_proxies,
         log_config=logging_config(settings.log_level, settings.log_format),
         access_log=False,  # fieldlink logs each request itself, with its request id
     )

@@ -30,6 +30,10 @@ class Settings(BaseSettings):
     stripe_api_base: str = "https://api.stripe.com"
     log_level: str = "INFO"
     log_format: Literal["json", "text"] = "json"
+    # Peers whose X-Forwarded-For / -Proto are believed (comma-separated IPs or CIDRs, or
+    # "*"): the reverse proxy. Client IPs then come from the header, so per-IP throttles
+    # (portal and office sign-in) count each customer, not the proxy.
+    trusted_proxies: str = "127.0.0.1"
     message_retention_days: int = 365
     outbox_retention_days: int = 7
     worker_visibility_timeout: float = 60.0
