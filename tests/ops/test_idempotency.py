@@ -227,3 +227,32 @@ def test_concurrent_requests_with_one_key_create_one_customer(
         select(func.count()).select_from(Customer).where(Customer.name == "Racer")
     )
     assert count == 1
+
+
+def test_a_request_whose_answer_was_lost_in_a_crash_is_not_carried_out_again(
+    api: TestClient, tenant: Tenant, session: Session
+) -> None:
+    """The process died after the work committed and before the answer was stored: the
+    retry must neither create a second customer nor say "in progress" for 24 hours."""
+    h = {"Idempotency-Key": "crashed-1"}
+    assert api.post("/v1/customers", json={"name": "Carla"}, headers=h).status_code == 201
+    # What a crash leaves: the claim committed with the work, no answer on it yet.
+    session.execute(
+        update(IdempotencyRecord)
+        .where(IdempotencyRecord.key == "crashed-1")
+        .values(status_code=None, content_type=None, response_body=None)
+    )
+    session.commit()
+    soon = api.post("/v1/customers", json={"name": "Carla"}, headers=h)
+    assert soon.status_code == 409 and soon.json()["code"] == "idempotency_key_in_progress"
+    session.execute(
+        update(IdempotencyRecord)
+        .where(IdempotencyRecord.key == "crashed-1")
+        .values(created_at=utcnow() - timedelta(minutes=2))
+    )
+    session.commit()
+    later = api.post("/v1/customers", json={"name": "Carla"}, headers=h)
+    assert later.status_code == 409
+    assert later.json()["code"] == "idempotency_key_answer_lost"
+    assert "GET" in later.json()["detail"]
+    assert _customers(session, tenant.company_id) == 1

@@ -15,7 +15,10 @@ How a keyed POST runs:
 Two requests racing with one key: the second's ``INSERT … ON CONFLICT DO NOTHING`` waits
 for the first transaction (PostgreSQL; SQLite has one writer anyway), then finds the row
 and answers with the replay if the first answer is stored, or 409
-``idempotency_key_in_progress``. Keys are scoped to the API key's company and forgotten
+``idempotency_key_in_progress``. A claim still without its answer after
+:data:`ANSWER_GRACE` was cut off between its commit and the stored answer (the process
+died): the work is done, and the key answers ``409 idempotency_key_answer_lost``, never
+carrying it out again. Keys are scoped to the API key's company and forgotten
 after :data:`KEY_TTL` (``fieldlink purge`` deletes them; an expired key is reusable).
 """
 
@@ -43,6 +46,10 @@ from fieldlink.ops.models import IdempotencyRecord
 from fieldlink.web.errors import problem
 
 KEY_TTL = timedelta(hours=24)
+# A claim row is visible only once its request's work has committed; its answer is stored a
+# moment later. Still without one after this long, the process died in between: the work was
+# done and its answer is gone (``idempotency_key_answer_lost``), rather than "in progress".
+ANSWER_GRACE = timedelta(seconds=30)
 HEADER = "idempotency-key"
 KEY_PATTERN = r"^[\x21-\x7E]{1,200}$"  # visible ASCII, as Stripe and the IETF draft allow
 _KEY_RE = re.compile(KEY_PATTERN)
@@ -103,7 +110,7 @@ def claim(request: Request, session: Session, *, company_id: int, now: datetime)
     )
     existing = session.scalar(select(IdempotencyRecord).where(*scope_))
     if existing is not None:
-        _answer_for(existing, keyed)
+        _answer_for(existing, keyed, now)
     owner = uuid.uuid4().hex
     values = {
         "company_id": company_id,
@@ -128,7 +135,7 @@ def claim(request: Request, session: Session, *, company_id: int, now: datetime)
             select(IdempotencyRecord).where(*scope_).execution_options(populate_existing=True)
         )
         if winner is not None:
-            _answer_for(winner, keyed)
+            _answer_for(winner, keyed, now)
         raise Conflict(
             "a request with this Idempotency-Key is in progress; retry shortly",
             code="idempotency_key_in_progress",
@@ -137,11 +144,18 @@ def claim(request: Request, session: Session, *, company_id: int, now: datetime)
     keyed.owner = owner
 
 
-def _answer_for(record: IdempotencyRecord, keyed: KeyedRequest) -> None:
+def _answer_for(record: IdempotencyRecord, keyed: KeyedRequest, now: datetime) -> None:
     if record.fingerprint != keyed.fingerprint:
         raise Conflict(
             "this Idempotency-Key was used for a different request; use a new key",
             code="idempotency_key_reused",
+        )
+    if record.status_code is None and record.created_at < now - ANSWER_GRACE:
+        raise Conflict(
+            "the request with this Idempotency-Key was carried out, but the server stopped "
+            "before its answer was kept; it will not be carried out again: read the result "
+            "(e.g. with GET) instead of retrying",
+            code="idempotency_key_answer_lost",
         )
     if record.status_code is None:
         raise Conflict(
