@@ -58,7 +58,7 @@ def apply_sms_receipt(
         return message
     if provider_id and not message.provider_id:
         message.provider_id = provider_id
-    detail = f"provider: {provider_status}" + (f" (error {error_code})" if error_code else "")
+    detail = _detail(provider_status, error_code)
     if status == "delivered":
         message.delivered_at = now
     if error_code == "21610" and message.contact_method_id:
@@ -127,9 +127,7 @@ def settle_sms_receipt(
         }
         company_id = session.execute(_SETTLE, params).scalar()
         if company_id is not None:
-            detail = f"provider: {provider_status}" + (
-                f" (error {error_code})" if error_code else ""
-            )
+            detail = _detail(provider_status, error_code)
             session.execute(_HISTORY, {**params, "company_id": company_id, "detail": detail})
             loaded = session.identity_map.get(identity_key(Message, message_id))
             if loaded is not None:  # the session knew the row: it must not act on the old one
@@ -143,6 +141,10 @@ def settle_sms_receipt(
         error_code=error_code,
         now=now,
     )
+
+
+def _detail(provider_status: str, error_code: str | None) -> str:
+    return f"provider: {provider_status}" + (f" (error {error_code})" if error_code else "")
 
 
 def _reference_id(reference: str | None) -> int | None:

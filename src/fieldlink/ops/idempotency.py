@@ -42,6 +42,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from fieldlink.db import utcnow
 from fieldlink.errors import Conflict
+from fieldlink.ops.metrics import scope_header
 from fieldlink.ops.models import IdempotencyRecord
 from fieldlink.web.errors import problem
 
@@ -209,7 +210,7 @@ class IdempotencyMiddleware:
         ):
             await self.app(scope, receive, send)
             return
-        raw_key = _header(scope, HEADER)
+        raw_key = scope_header(scope, HEADER.encode())
         if raw_key is None:
             await self.app(scope, receive, send)
             return
@@ -307,14 +308,6 @@ def document_header(spec: dict[str, Any]) -> dict[str, Any]:
         ]
         params.append(parameter)
     return spec
-
-
-def _header(scope: Scope, name: str) -> str | None:
-    target = name.encode()
-    for key, value in scope.get("headers", []):
-        if key.lower() == target:
-            return str(value.decode("latin-1"))
-    return None
 
 
 def _header_of(message: Message, name: str) -> str | None:

@@ -75,7 +75,7 @@ class ObservabilityMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        given = _header(scope, b"x-request-id")
+        given = scope_header(scope, b"x-request-id")
         rid = given if given and _REQUEST_ID.match(given) else uuid.uuid4().hex
         token = request_id.set(rid)
         started = time.perf_counter()
@@ -121,7 +121,8 @@ def _outcome(status: int) -> str:
     return "refused" if status < 500 else "error"
 
 
-def _header(scope: Scope, name: bytes) -> str | None:
+def scope_header(scope: Scope, name: bytes) -> str | None:
+    """The first value of header ``name`` (lower-case bytes) in an ASGI scope."""
     for key, value in scope.get("headers", []):
         if key.lower() == name:
             return str(value.decode("latin-1"))

@@ -9,6 +9,7 @@ MessageSid and change nothing twice").
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -52,6 +53,28 @@ def company_by_number(session: Session, number: str) -> Company | None:
     except ValueError:
         return None
     return session.scalar(select(Company).where(Company.sms_number == e164))
+
+
+def reply_to_webhook(
+    session: Session, form: Mapping[str, str], *, base_url: str, now: datetime
+) -> str | None:
+    """The inbound-text webhook's work, for the route and the webhook lane alike: the text
+    received (threaded, keywords applied, routed); returns the reply to send back, if any.
+    A post to a number that is not ours, or that is not a message, changes nothing."""
+    company = company_by_number(session, form.get("To", ""))
+    sid = form.get("MessageSid") or form.get("SmsSid") or ""
+    if company is None or not sid:
+        return None
+    result = receive_text(
+        session,
+        company=company,
+        sender=sender_phone(form.get("From", "")),
+        body=form.get("Body", ""),
+        sid=sid,
+        base_url=base_url,
+        now=now,
+    )
+    return result.reply
 
 
 def sender_phone(raw: str) -> str:

@@ -33,23 +33,11 @@ def sms_inbound(request: Request, form: SignedForm, session: DbSession) -> Respo
 
     Form posts are answered by the webhook lane (``web/webhook_lane.py``) before they get
     here, with the same checks and the same work in a group commit."""
-    company = inbound.company_by_number(session, form.get("To", ""))
-    sid = form.get("MessageSid") or form.get("SmsSid") or ""
-    if company is None or not sid:
-        return twiml()  # not our number (or not a message): nothing to do
     settings: Settings = request.app.state.settings
-    result = inbound.receive_text(
-        session,
-        company=company,
-        sender=inbound.sender_phone(form.get("From", "")),
-        body=form.get("Body", ""),
-        sid=sid,
-        base_url=settings.base_url,
-        now=utcnow(),
-    )
-    if result.reply is None:
-        return twiml()
-    return twiml(f"<Message>{escape(result.reply)}</Message>")
+    reply = inbound.reply_to_webhook(session, form, base_url=settings.base_url, now=utcnow())
+    if reply is None:
+        return twiml()  # nothing to say (or not our number, or not a message)
+    return twiml(f"<Message>{escape(reply)}</Message>")
 
 
 @router.post("/webhooks/voice/inbound", response_class=Response)

@@ -27,6 +27,7 @@ from fieldlink.config import Settings
 from fieldlink.db import session_scope, utcnow
 from fieldlink.errors import FieldlinkError, Forbidden, PayloadTooLarge
 from fieldlink.messaging.receipts import settle_sms_receipt
+from fieldlink.ops.metrics import scope_header
 from fieldlink.web.errors import problem
 from fieldlink.web.group_commit import GroupCommit
 
@@ -71,7 +72,9 @@ class WebhookLane:
             form = dict(parse_qsl(body.decode("latin-1"), keep_blank_values=True))
             url = self.settings.base_url + scope["path"] + (f"?{query}" if query else "")
             token = self.settings.twilio_auth_token.get_secret_value()
-            if not twilio_signature_valid(token, url, form, _header(scope, b"x-twilio-signature")):
+            if not twilio_signature_valid(
+                token, url, form, scope_header(scope, b"x-twilio-signature")
+            ):
                 raise Forbidden("invalid webhook signature", code="invalid_signature")
             twiml = await handler(self, form, dict(parse_qsl(query, keep_blank_values=True)))
         except FieldlinkError as error:
@@ -112,29 +115,12 @@ class WebhookLane:
     async def _inbound(self, form: dict[str, str], query: dict[str, str]) -> str:
         from fieldlink.sms import inbound
 
-        to = form.get("To", "")
-        sid = form.get("MessageSid") or form.get("SmsSid") or ""
-        if not sid:
-            return EMPTY_TWIML  # not a message: nothing to do
-        sender = inbound.sender_phone(form.get("From", ""))
-        body = form.get("Body", "")
-        base_url = self.settings.base_url
-        now = utcnow()
+        if not (form.get("MessageSid") or form.get("SmsSid")):
+            return EMPTY_TWIML  # not a message: nothing to do, no database work
+        base_url, now = self.settings.base_url, utcnow()
 
         def work(session: Session) -> str | None:
-            company = inbound.company_by_number(session, to)
-            if company is None:
-                return None  # not our number
-            result = inbound.receive_text(
-                session,
-                company=company,
-                sender=sender,
-                body=body,
-                sid=sid,
-                base_url=base_url,
-                now=now,
-            )
-            return result.reply
+            return inbound.reply_to_webhook(session, form, base_url=base_url, now=now)
 
         # Its own transaction in the thread pool, not a group commit: an inbound text is
         # about twenty statements, and one thread running them for every text in turn
@@ -151,21 +137,14 @@ def _in_transaction(factory: sessionmaker[Session], work: Callable[[Session], T]
 
 
 def _is_form(scope: Scope) -> bool:
-    content_type = _header(scope, b"content-type") or ""
+    content_type = scope_header(scope, b"content-type") or ""
     return content_type.split(";", 1)[0].strip().lower().encode() == _FORM
-
-
-def _header(scope: Scope, name: bytes) -> str | None:
-    for key, value in scope.get("headers", []):
-        if key.lower() == name:
-            return str(value.decode("latin-1"))
-    return None
 
 
 async def _bounded_body(scope: Scope, receive: Receive) -> bytes | None:
     """The body, read only up to the limit: refused (413) by its Content-Length or as soon
     as it streams past the limit, never held whole."""
-    declared = _header(scope, b"content-length") or ""
+    declared = scope_header(scope, b"content-length") or ""
     too_large = PayloadTooLarge(
         f"webhook body over {MAX_FORM_BYTES} bytes", code="webhook_too_large"
     )
