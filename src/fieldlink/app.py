@@ -15,6 +15,7 @@ from fieldlink.migrate import pending_revisions
 from fieldlink.ops.install import install_operations
 from fieldlink.pages.render import STATIC_DIR
 from fieldlink.web.errors import install_error_handlers, problem
+from fieldlink.web.prefix_routing import install_prefix_routing
 
 API_DESCRIPTION = """
 Customer engagement for field-service businesses.
@@ -42,7 +43,7 @@ def create_app(
     install_operations(app, factory)
 
     @app.get("/healthz", tags=["operators"])
-    def healthz() -> dict[str, str]:
+    async def healthz() -> dict[str, str]:  # no thread-pool hop
         return {"status": "ok"}
 
     @app.get("/readyz", tags=["operators"], response_model=None)
@@ -67,6 +68,7 @@ def create_app(
             )
         return {"status": "ready"}
 
+    install_prefix_routing(app)
     return app
 
 
