@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import bindparam, select, text
@@ -141,6 +142,103 @@ def settle_sms_receipt(
         error_code=error_code,
         now=now,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class SmsReceipt:
+    """One status callback, as the webhook read it."""
+
+    reference: str | None
+    provider_id: str | None
+    provider_status: str
+    error_code: str | None
+    now: datetime
+
+
+# A burst of receipts on PostgreSQL: the forward moves of every receipt carrying our
+# reference, and their history rows, in one statement (same rules as _SETTLE).
+_BULK_SETTLE = text(
+    "WITH r AS (SELECT * FROM unnest(CAST(:ids AS bigint[]), CAST(:statuses AS varchar[]), "
+    "CAST(:provider_ids AS varchar[]), CAST(:ranks AS int[]), CAST(:nows AS timestamptz[]), "
+    "CAST(:details AS text[])) AS r(id, status, provider_id, rank, now, detail)), "
+    "moved AS (UPDATE messages AS m SET status = r.status, updated_at = r.now, "
+    "delivered_at = CASE WHEN r.status = 'delivered' THEN r.now ELSE m.delivered_at END, "
+    "provider_id = COALESCE(m.provider_id, r.provider_id) FROM r "
+    "WHERE m.id = r.id AND (m.provider_id IS NULL OR r.provider_id IS NULL "
+    f"OR m.provider_id = r.provider_id) AND (CASE m.status {_RANK_SQL} ELSE 0 END) < r.rank "
+    "RETURNING m.id, m.company_id, r.status, r.detail, r.now) "
+    "INSERT INTO message_events (company_id, message_id, status, detail, at) "
+    "SELECT company_id, id, status, detail, now FROM moved RETURNING message_id"
+)
+
+
+def settle_sms_receipts(session: Session, receipts: list[SmsReceipt]) -> list[None]:
+    """A burst of status callbacks with the results of :func:`settle_sms_receipt` run on
+    each in turn (statuses only move forward; receipts that are not ours, repeats, late
+    receipts and carrier opt-outs take :func:`apply_sms_receipt`).
+
+    On PostgreSQL, the first receipt for each of our messages that can take the fast path
+    is applied in one ``UPDATE … FROM unnest(…)`` with its history ``INSERT`` (one
+    statement); every other receipt (a second one for the same message, a receipt the
+    statement did not move, one without our reference) then runs alone, in order.
+    """
+    bind = session.get_bind()
+    if len(receipts) < 2 or bind.dialect.name != "postgresql":
+        for receipt in receipts:
+            settle_sms_receipt(
+                session,
+                reference=receipt.reference,
+                provider_id=receipt.provider_id,
+                provider_status=receipt.provider_status,
+                error_code=receipt.error_code,
+                now=receipt.now,
+            )
+        return [None] * len(receipts)
+    fast: dict[int, SmsReceipt] = {}
+    for receipt in receipts:
+        message_id = _reference_id(receipt.reference)
+        status = _STATUS.get(receipt.provider_status.lower())
+        if (
+            message_id is not None
+            and status is not None
+            and receipt.error_code != "21610"
+            and message_id not in fast
+        ):
+            fast[message_id] = receipt
+    moved: set[int] = set()
+    if fast:
+        items = list(fast.items())
+        statuses = [_STATUS[r.provider_status.lower()] for _, r in items]
+        moved = set(
+            session.execute(
+                _BULK_SETTLE,
+                {
+                    "ids": [message_id for message_id, _ in items],
+                    "statuses": statuses,
+                    "provider_ids": [r.provider_id or None for _, r in items],
+                    "ranks": [_RANK[status] for status in statuses],
+                    "nows": [r.now for _, r in items],
+                    "details": [_detail(r.provider_status, r.error_code) for _, r in items],
+                },
+            ).scalars()
+        )
+        if session.identity_map:  # the session knew some rows: it must not act on old ones
+            for message_id in moved:
+                loaded = session.identity_map.get(identity_key(Message, message_id))
+                if loaded is not None:
+                    session.expire(loaded)
+    done = {id(fast[message_id]) for message_id in moved}
+    for receipt in receipts:
+        if id(receipt) not in done:
+            apply_sms_receipt(
+                session,
+                reference=receipt.reference,
+                provider_id=receipt.provider_id,
+                provider_status=receipt.provider_status,
+                error_code=receipt.error_code,
+                now=receipt.now,
+            )
+    return [None] * len(receipts)
 
 
 def _detail(provider_status: str, error_code: str | None) -> str:

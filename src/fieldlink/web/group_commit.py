@@ -11,6 +11,10 @@ When any unit of a batch fails (a 4xx raised by the work, a deadlock, a dropped
 connection), the batch is rolled back and each unit is run again in its own transaction:
 the failure reaches only the request that caused it, exactly as without batching. Units
 must therefore only touch the database (they may run twice; the first run left nothing).
+
+A unit may instead be an *item* of a bulk function (:meth:`GroupCommit.run_bulk`): the
+items of one batch that share that function (adjacent once sorted) are applied by one call,
+``apply(session, items)`` returning one result per item, so a burst can be one statement.
 """
 
 from __future__ import annotations
@@ -28,6 +32,8 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy.orm import Session, sessionmaker
 
 T = TypeVar("T")
+I = TypeVar("I")  # noqa: E741
+Bulk = Callable[[Session, list[Any]], list[Any]]
 log = logging.getLogger("fieldlink.web")
 
 MAX_BATCH = 64
@@ -41,6 +47,7 @@ class _Unit(Generic[T]):
     loop: asyncio.AbstractEventLoop = field(compare=False)
     future: asyncio.Future[T] = field(compare=False)
     context: contextvars.Context = field(compare=False)  # the request's (request id in logs)
+    bulk: Bulk | None = field(default=None, compare=False)  # work is then the item
 
 
 def _resolve(future: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:
@@ -75,16 +82,36 @@ class GroupCommit:
         ``order`` sorts the units of a batch, so that two processes' batches take row
         locks in the same order (e.g. message id) instead of deadlocking.
         """
+        return await self._submit(_Unit(order, work, *self._waiter(), contextvars.copy_context()))
+
+    async def run_bulk(
+        self,
+        apply: Callable[[Session, list[I]], list[T]],
+        item: I,
+        *,
+        order: tuple[Any, ...] = (),
+    ) -> T:
+        """Like :meth:`run`, but the batch's items for the same ``apply`` are applied by one
+        call ``apply(session, items)``, which returns one result per item, in order."""
+        work: Any = item  # a bulk unit carries its item where a plain unit has its work
+        return await self._submit(
+            _Unit(order, work, *self._waiter(), contextvars.copy_context(), bulk=apply)
+        )
+
+    @staticmethod
+    def _waiter() -> tuple[asyncio.AbstractEventLoop, asyncio.Future[Any]]:
         loop = asyncio.get_running_loop()
-        future: asyncio.Future[T] = loop.create_future()
-        self._queue.put(_Unit(order, work, loop, future, contextvars.copy_context()))
+        return loop, loop.create_future()
+
+    async def _submit(self, unit: _Unit[T]) -> T:
+        self._queue.put(unit)
         with self._lock:
             if self._thread is None:
                 self._thread = threading.Thread(
                     target=self._serve, name="fieldlink-group-commit", daemon=True
                 )
                 self._thread.start()
-        return await future
+        return await unit.future
 
     def _serve(self) -> None:
         while True:
@@ -110,8 +137,19 @@ class GroupCommit:
         try:
             with self.factory() as session:
                 try:
-                    for unit in batch:
-                        results.append(unit.context.run(unit.work, session))
+                    start = 0
+                    while start < len(batch):
+                        unit = batch[start]
+                        if unit.bulk is None:
+                            results.append(unit.context.run(unit.work, session))
+                            start += 1
+                            continue
+                        end = start + 1
+                        while end < len(batch) and batch[end].bulk is unit.bulk:
+                            end += 1
+                        items = [u.work for u in batch[start:end]]
+                        results.extend(unit.context.run(unit.bulk, session, items))
+                        start = end
                     session.commit()
                 except BaseException:
                     session.rollback()

@@ -26,7 +26,7 @@ from fieldlink.channels.signatures import twilio_signature_valid
 from fieldlink.config import Settings
 from fieldlink.db import session_scope, utcnow
 from fieldlink.errors import FieldlinkError, Forbidden, PayloadTooLarge
-from fieldlink.messaging.receipts import settle_sms_receipt
+from fieldlink.messaging.receipts import SmsReceipt, settle_sms_receipts
 from fieldlink.ops.metrics import scope_header
 from fieldlink.web.errors import problem
 from fieldlink.web.group_commit import GroupCommit
@@ -97,19 +97,17 @@ class WebhookLane:
 
     async def _status(self, form: dict[str, str], query: dict[str, str]) -> str:
         reference, provider_id = query.get("m"), form.get("MessageSid")
-        now = utcnow()
-
-        def work(session: Session) -> None:
-            settle_sms_receipt(
-                session,
-                reference=reference,
-                provider_id=provider_id,
-                provider_status=form.get("MessageStatus", ""),
-                error_code=form.get("ErrorCode") or None,
-                now=now,
-            )
-
-        await self.committer.run(work, order=("sms.status", reference or "", provider_id or ""))
+        receipt = SmsReceipt(
+            reference=reference,
+            provider_id=provider_id,
+            provider_status=form.get("MessageStatus", ""),
+            error_code=form.get("ErrorCode") or None,
+            now=utcnow(),
+        )
+        # A burst of receipts is applied together (one statement on PostgreSQL).
+        await self.committer.run_bulk(
+            settle_sms_receipts, receipt, order=("sms.status", reference or "", provider_id or "")
+        )
         return EMPTY_TWIML
 
     async def _inbound(self, form: dict[str, str], query: dict[str, str]) -> str:
