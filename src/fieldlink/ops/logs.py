@@ -11,7 +11,12 @@ from typing import Any
 
 request_id: ContextVar[str | None] = ContextVar("fieldlink_request_id", default=None)
 
-_STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
+_STANDARD = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
+    "message",
+    "asctime",
+}
+# One encoder for every line: json.dumps(..., default=str) builds a new one per call.
+_encode = json.JSONEncoder(default=str).encode
 
 
 class JsonFormatter(logging.Formatter):
@@ -27,12 +32,12 @@ class JsonFormatter(logging.Formatter):
         rid = request_id.get()
         if rid is not None:
             out["request_id"] = rid
-        for key, value in vars(record).items():
-            if key not in _STANDARD and not key.startswith("_") and key not in out:
+        for key, value in record.__dict__.items():
+            if key not in _STANDARD and key not in out and not key.startswith("_"):
                 out[key] = value
         if record.exc_info:
             out["exception"] = self.formatException(record.exc_info)
-        return json.dumps(out, default=str)
+        return _encode(out)
 
 
 class TextFormatter(logging.Formatter):

@@ -94,23 +94,49 @@ class ObservabilityMiddleware:
             elapsed = time.perf_counter() - started
             route = getattr(scope.get("route"), "path", None) or "unmatched"
             method = scope["method"]
-            HTTP_REQUESTS.labels(method, route, str(status)).inc()
-            HTTP_LATENCY.labels(method, route).observe(elapsed)
-            if route.startswith("/webhooks/"):
-                WEBHOOKS.labels(route, _outcome(status)).inc()
-            _access.info(
-                "%s %s %s",
-                method,
-                scope["path"],
-                status,
-                extra={
-                    "method": method,
-                    "path": scope["path"],
-                    "status": status,
-                    "duration_ms": round(elapsed * 1000, 2),
-                },
-            )
+            requests, latency, webhooks = _children(method, route, status)
+            requests.inc()
+            latency.observe(elapsed)
+            if webhooks is not None:
+                webhooks.inc()
+            if _access.isEnabledFor(logging.INFO):  # the record is built only when logged
+                _access.info(
+                    "%s %s %s",
+                    method,
+                    scope["path"],
+                    status,
+                    extra={
+                        "method": method,
+                        "path": scope["path"],
+                        "status": status,
+                        "duration_ms": round(elapsed * 1000, 2),
+                    },
+                )
             request_id.reset(token)
+
+
+_Children = tuple[Any, Any, Any]
+_CHILDREN: dict[tuple[str, str, int], _Children] = {}
+_MAX_CHILDREN = 2048  # methods and routes are bounded in practice; never grow without end
+
+
+def _children(method: str, route: str, status: int) -> _Children:
+    """The metric children for one (method, route, status), bound once per process:
+    ``labels(...)`` takes a lock and builds a key on every call."""
+    key = (method, route, status)
+    found = _CHILDREN.get(key)
+    if found is None:
+        webhooks = (
+            WEBHOOKS.labels(route, _outcome(status)) if route.startswith("/webhooks/") else None
+        )
+        found = (
+            HTTP_REQUESTS.labels(method, route, str(status)),
+            HTTP_LATENCY.labels(method, route),
+            webhooks,
+        )
+        if len(_CHILDREN) < _MAX_CHILDREN:
+            _CHILDREN[key] = found
+    return found
 
 
 def _outcome(status: int) -> str:
