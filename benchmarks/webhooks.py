@@ -2,6 +2,7 @@
 
     .venv/bin/python -m benchmarks.webhooks                      # 2 API workers, c=16,64,128
     .venv/bin/python -m benchmarks.webhooks --workers 4 --concurrency 32 128 --seconds 10
+    .venv/bin/python -m benchmarks.webhooks --kinds status          # status callbacks only
 
 Runs ``fieldlink serve --workers N`` on a fresh PostgreSQL database and drives it with wrk
 (Debian's ``wrk``; LuaJIT, not Python, so the load generator is not the bottleneck — its
@@ -18,6 +19,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import resource
 import shutil
 import signal
 import subprocess
@@ -117,6 +119,7 @@ class Result:
     recorded: int
     server_cpu_ms: float
     db_cpu_ms: float
+    wrk_cpu_ms: float
 
 
 def signed_requests(kind: str, base_url: str, start: int, n: int) -> list[str]:
@@ -194,6 +197,29 @@ def counts(url: str) -> tuple[int, int]:
     return int(inbound or 0), int(delivered or 0)
 
 
+def wrk_cpu_seconds() -> float:
+    """CPU seconds used by the finished child processes so far (wrk; the server is a
+    child too but is only counted once reaped, at the end)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def server_stack(root: int) -> str:
+    """Which HTTP parser and event loop the server's processes loaded."""
+    found = set()
+    for pid in [str(root), *os.listdir("/proc")]:
+        if not pid.isdigit() or (fields := _stat(pid)) is None:
+            continue
+        if int(pid) != root and int(fields[1]) != root:
+            continue
+        try:
+            maps = Path(f"/proc/{pid}/maps").read_text()
+        except OSError:
+            continue
+        found |= {name for name in ("httptools", "uvloop") if name in maps}
+    return " + ".join(sorted(found)) or "h11 + asyncio"
+
+
 def run_wrk(
     base_url: str, script: Path | None, path: str, concurrency: int, seconds: int
 ) -> tuple[int, int, int, float, float, float]:
@@ -261,14 +287,22 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, nargs="+", default=[16, 64, 128])
     parser.add_argument("--seconds", type=int, default=8)
     parser.add_argument("--pool", type=int, default=30_000, help="distinct requests per run")
+    parser.add_argument(
+        "--kinds",
+        nargs="+",
+        choices=("inbound", "status"),
+        default=["inbound", "status"],
+        help="which webhooks to run (the /healthz ceiling always runs)",
+    )
+    parser.add_argument("--database", default=DB_NAME, help="name of the database made for it")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is needed: apt-get install wrk")
     admin = os.environ.get(
         "FIELDLINK_BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1/postgres"
     )
-    url = fresh_database(admin, DB_NAME)
-    runs = [(kind, c) for kind in ("inbound", "status") for c in args.concurrency]
+    url = fresh_database(admin, args.database)
+    runs = [(kind, c) for kind in args.kinds for c in args.concurrency]
     seed(url, sent_messages=args.pool * len(args.concurrency))
     port = _free_port()
     base_url = f"http://127.0.0.1:{port}"
@@ -277,13 +311,17 @@ def main() -> None:
     try:
         with tempfile.TemporaryDirectory() as tmp:
             run_wrk(base_url, None, "/healthz", 64, 3)  # warm-up
-            cpu_before = cpu_seconds(server.pid, DB_NAME)
+            cpu_before = cpu_seconds(server.pid, args.database)
+            wrk_before = wrk_cpu_seconds()
             ceiling = run_wrk(base_url, None, "/healthz", 64, args.seconds)
-            cpu_after = cpu_seconds(server.pid, DB_NAME)
+            wrk_after = wrk_cpu_seconds()
+            cpu_after = cpu_seconds(server.pid, args.database)
             print(
+                f"server: {server_stack(server.pid)}; "
                 f"ceiling, GET /healthz (wrk + server, no database): {ceiling[3]:,.0f} req/s, "
-                f"p50 {ceiling[4]:.1f} ms, p99 {ceiling[5]:.1f} ms, server CPU "
-                f"{1000 * (cpu_after[0] - cpu_before[0]) / max(ceiling[0], 1):.2f} ms/request; "
+                f"p50 {ceiling[4]:.1f} ms, p99 {ceiling[5]:.1f} ms, CPU/request: server "
+                f"{1000 * (cpu_after[0] - cpu_before[0]) / max(ceiling[0], 1):.2f} ms, wrk "
+                f"{1000 * (wrk_after - wrk_before) / max(ceiling[0], 1):.2f} ms; "
                 f"load average {os.getloadavg()[0]:.1f}",
                 flush=True,
             )
@@ -298,12 +336,14 @@ def main() -> None:
                     LUA % {"data": data, "threads": 2, "host": base_url.split("://", 1)[1]}
                 )
                 before = counts(url)
-                cpu_before = cpu_seconds(server.pid, DB_NAME)
+                cpu_before = cpu_seconds(server.pid, args.database)
+                wrk_before = wrk_cpu_seconds()
                 done, non_2xx, errors, rps, p50, p99 = run_wrk(
                     base_url, script, "/", concurrency, args.seconds
                 )
+                wrk_ms = 1000 * (wrk_cpu_seconds() - wrk_before) / max(done, 1)
                 time.sleep(0.5)
-                cpu_after = cpu_seconds(server.pid, DB_NAME)
+                cpu_after = cpu_seconds(server.pid, args.database)
                 after = counts(url)
                 recorded = after[0] - before[0] if kind == "inbound" else after[1] - before[1]
                 per_request = [
@@ -311,7 +351,17 @@ def main() -> None:
                     for a, b in zip(cpu_after, cpu_before, strict=True)
                 ]
                 result = Result(
-                    kind, concurrency, done, non_2xx, errors, rps, p50, p99, recorded, *per_request
+                    kind,
+                    concurrency,
+                    done,
+                    non_2xx,
+                    errors,
+                    rps,
+                    p50,
+                    p99,
+                    recorded,
+                    *per_request,
+                    wrk_ms,
                 )
                 results.append(result)
                 accepted = done - non_2xx
@@ -319,7 +369,8 @@ def main() -> None:
                     f"{kind:8} c={concurrency:<4} {rps:8,.0f} req/s  p50 {p50:6.1f} ms  "
                     f"p99 {p99:6.1f} ms  requests {done:,} (non-2xx {non_2xx}, socket errors "
                     f"{errors})  recorded {recorded:,} of {accepted:,} accepted  CPU/request: "
-                    f"server {per_request[0]:.2f} ms, database {per_request[1]:.2f} ms"
+                    f"server {per_request[0]:.2f} ms, database {per_request[1]:.2f} ms, "
+                    f"wrk {wrk_ms:.2f} ms; load {os.getloadavg()[0]:.1f}"
                     + ("" if done <= args.pool else "  [pool wrapped: repeats are retries]"),
                     flush=True,
                 )
