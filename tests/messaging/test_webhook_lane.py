@@ -125,3 +125,33 @@ def test_an_oversized_receipt_is_refused_and_changes_nothing(
     assert r.status_code == 413 and r.json()["code"] == "webhook_too_large"
     session.expire_all()
     assert session.get(Message, msg.id).status == "sent"  # type: ignore[union-attr]
+
+
+def test_on_postgresql_the_commit_thread_keeps_its_connection_and_survives_losing_it(
+    fresh_database_url: str,
+) -> None:
+    from sqlalchemy import text
+
+    from fieldlink.db import make_engine, make_sessionmaker
+
+    if not fresh_database_url.startswith("postgresql"):
+        pytest.skip("the kept connection is for PostgreSQL")
+    engine = make_engine(fresh_database_url)
+    committer = GroupCommit(make_sessionmaker(engine))
+
+    def backend(session: Session) -> int:
+        return int(session.execute(text("SELECT pg_backend_pid()")).scalar_one())
+
+    async def one() -> int:
+        return await committer.run(backend)
+
+    try:
+        first, second = asyncio.run(one()), asyncio.run(one())
+        assert first == second  # the same connection for batch after batch
+        with engine.connect() as other:  # the server drops it (restart, idle timeout)
+            other.execute(text("SELECT pg_terminate_backend(:p)"), {"p": first})
+        third = asyncio.run(one())  # still answered, on a fresh connection
+        assert third != first
+    finally:
+        committer._release()
+        engine.dispose()

@@ -12,6 +12,10 @@ connection), the batch is rolled back and each unit is run again in its own tran
 the failure reaches only the request that caused it, exactly as without batching. Units
 must therefore only touch the database (they may run twice; the first run left nothing).
 
+On PostgreSQL the thread keeps one connection of its own between batches instead of taking
+one from the pool (and pre-pinging it) for every batch. A batch that fails drops it; a lone
+unit that failed because that connection had died is run once more on a fresh one.
+
 A unit may instead be an *item* of a bulk function (:meth:`GroupCommit.run_bulk`): the
 items of one batch that share that function (adjacent once sorted) are applied by one call,
 ``apply(session, items)`` returning one result per item, so a burst can be one statement.
@@ -29,6 +33,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
+from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 T = TypeVar("T")
@@ -74,6 +80,7 @@ class GroupCommit:
         self._queue: queue.SimpleQueue[_Unit[Any]] = queue.SimpleQueue()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
+        self._connection: Connection | None = None  # the thread's own (PostgreSQL)
         self.batches = 0  # transactions committed (for tests and benchmarks)
 
     async def run(self, work: Callable[[Session], T], *, order: tuple[Any, ...] = ()) -> T:
@@ -121,6 +128,7 @@ class GroupCommit:
                 with self._lock:
                     if self._queue.empty():
                         self._thread = None
+                        self._release()
                         return
                 continue
             batch = [first]
@@ -132,10 +140,24 @@ class GroupCommit:
             batch.sort()
             self._commit(batch)
 
-    def _commit(self, batch: list[_Unit[Any]]) -> None:
+    def _session(self) -> Session:
+        bind = self.factory.kw.get("bind")
+        if not isinstance(bind, Engine) or bind.dialect.name != "postgresql":
+            return self.factory()
+        if self._connection is None or self._connection.closed or self._connection.invalidated:
+            self._connection = bind.connect()  # pre-pinged by the pool once, then kept
+        return self.factory(bind=self._connection)
+
+    def _release(self) -> None:
+        if self._connection is not None:
+            with contextlib.suppress(Exception):
+                self._connection.close()
+            self._connection = None
+
+    def _commit(self, batch: list[_Unit[Any]], *, again: bool = False) -> None:
         results: list[Any] = []
         try:
-            with self.factory() as session:
+            with self._session() as session:
                 try:
                     start = 0
                     while start < len(batch):
@@ -155,9 +177,14 @@ class GroupCommit:
                     session.rollback()
                     raise
         except Exception as exc:
+            held = self._connection is not None
+            self._release()  # a fresh connection for what comes next
             if len(batch) > 1:
                 for unit in batch:  # each on its own: only the culprit sees the error
                     self._commit([unit])
+                return
+            if held and not again and isinstance(exc, DBAPIError) and exc.connection_invalidated:
+                self._commit(batch, again=True)  # the kept connection had died meanwhile
                 return
             _answer(batch[0], None, exc)
             return
