@@ -15,8 +15,8 @@ from fieldlink.outbox.worker import Worker
 from tests.campaigns.conftest import Shop
 from tests.campaigns.helpers import add_customer
 
-NOON_EASTERN = datetime(2026, 12, 1, 17, 0, tzinfo=UTC)
-LATE_EASTERN = datetime(2026, 12, 2, 2, 30, tzinfo=UTC)  # 21:30 in New York
+NOON_EASTERN = datetime(2027, 11, 30, 17, 0, tzinfo=UTC)
+LATE_EASTERN = datetime(2027, 12, 1, 2, 30, tzinfo=UTC)  # 21:30 in New York
 
 
 def sms_campaign(shop: Shop) -> dict[str, object]:
@@ -71,8 +71,8 @@ def test_a_text_during_quiet_hours_is_deferred_to_the_recipients_morning(shop: S
     job = shop.session.scalar(
         select(OutboxJob).where(OutboxJob.payload["message_id"].as_integer() == ny.id)
     )
-    assert job is not None and job.run_at == datetime(2026, 12, 2, 13, 0, tzinfo=UTC)
-    run_at(shop, datetime(2026, 12, 2, 13, 1, tzinfo=UTC))
+    assert job is not None and job.run_at == datetime(2027, 12, 1, 13, 0, tzinfo=UTC)
+    run_at(shop, datetime(2027, 12, 1, 13, 1, tzinfo=UTC))
     assert [t.to for _, t in shop.sms.sent] == ["+19195550102", "+12125550101"]
 
 
