@@ -168,11 +168,12 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1, help="worker threads per process")
     parser.add_argument("--kill-every", type=float, default=2.0, help="seconds between kills")
     parser.add_argument("--visibility-timeout", type=float, default=3.0)
+    parser.add_argument("--database", default=DB_NAME, help="scratch database (dropped first)")
     args = parser.parse_args()
     admin = os.environ.get(
         "FIELDLINK_BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1/postgres"
     )
-    url = fresh_database(admin, DB_NAME)
+    url = fresh_database(admin, args.database)
     company_id = seed_recipients(url, args.messages, "sms")
     count, enqueue_s = enqueue(url, company_id, "sms")
     print(f"queued {count:,} texts in {enqueue_s:.1f} s", flush=True)

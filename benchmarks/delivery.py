@@ -5,8 +5,10 @@
     .venv/bin/python -m benchmarks.delivery --channel email  # into an SMTP sink
     .venv/bin/python -m benchmarks.delivery --batch 20       # jobs a worker claims at once
 
-Besides messages/s it prints the worker processes' CPU per message (and the sink's), the
-figure that survives a loaded machine.
+Besides messages/s it prints the CPU per message of the worker processes, the sink and
+the PostgreSQL backends of the benchmark database: the figures that survive a loaded
+machine. ``--sink asyncio`` sends texts to ``benchmarks/sms_sink.py`` (about a fifth of the
+Python fake's CPU per text) instead of the fake provider.
 
 Recipients are bulk-inserted with SQL; every message is then queued through the real
 bulk path ``queue_messages`` (``--enqueue bulk``, the default), one ``queue_message`` at a
@@ -303,11 +305,16 @@ def enqueue(url: str, company_id: int, channel: str, batch: int = 1000) -> tuple
     return count, elapsed
 
 
-def start_sinks(channel: str) -> tuple[subprocess.Popen[str], dict[str, str]]:
+def start_sinks(channel: str, sink: str = "fake") -> tuple[subprocess.Popen[str], dict[str, str]]:
+    """The provider in its own process: for texts the Python fake (``tests/fakes``) or the
+    cheaper asyncio sink (``benchmarks/sms_sink.py``, same API shape and record)."""
     if channel == "sms":
-        proc = subprocess.Popen(
-            [sys.executable, "-c", PROVIDER], stdout=subprocess.PIPE, text=True, cwd=os.getcwd()
+        command = (
+            [sys.executable, "-m", "benchmarks.sms_sink"]
+            if sink == "asyncio"
+            else [sys.executable, "-c", PROVIDER]
         )
+        proc = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, cwd=os.getcwd())
         assert proc.stdout is not None
         url = proc.stdout.readline().strip()
         return proc, {
@@ -366,7 +373,25 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-CPU: dict[str, float] = {}  # the last drain's CPU seconds: workers, and the sink
+def postgres_backends(database: str) -> dict[int, float]:
+    """CPU seconds so far of every PostgreSQL backend connected to ``database`` (Linux
+    /proc; the server's shared processes, WAL writer and checkpointer, are not counted)."""
+    found: dict[int, float] = {}
+    tag = f" {database} ".encode()
+    for entry in os.listdir("/proc") if os.path.isdir("/proc") else ():
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as f:
+                cmdline = f.read()
+        except OSError:
+            continue
+        if cmdline.startswith(b"postgres: ") and tag in cmdline:
+            found[int(entry)] = cpu_seconds(int(entry))
+    return found
+
+
+CPU: dict[str, float] = {}  # the last drain's CPU seconds: workers, the sink, PostgreSQL
 
 
 def drain(
@@ -386,6 +411,9 @@ def drain(
         "FIELDLINK_WORKER_BATCH_SIZE": str(batch),
         "FIELDLINK_LOG_LEVEL": "WARNING",
     }
+    database = make_url(url).database or ""
+    backends: dict[int, float] = {}  # highest CPU seen per backend (they may exit)
+    before = postgres_backends(database)
     start = time.perf_counter()
     procs = [
         subprocess.Popen(
@@ -405,11 +433,14 @@ def drain(
                     )
                     or 0
                 )
+            for pid, used in postgres_backends(database).items():
+                backends[pid] = max(used, backends.get(pid, 0.0))
             if left == 0:
                 break
             time.sleep(0.2)
         elapsed = time.perf_counter() - start
         CPU["workers"] = sum(cpu_seconds(p.pid) for p in procs)
+        CPU["postgres"] = sum(used - before.get(pid, 0.0) for pid, used in backends.items())
         CPU["sink"] = cpu_seconds(sink_pid) if sink_pid else 0.0
     finally:
         for p in procs:
@@ -436,6 +467,13 @@ def main() -> None:
         "(single), or the bulk-reminder trigger over appointment lists of 5,000 (reminders)",
     )
     parser.add_argument("--no-drain", action="store_true", help="only time the enqueue")
+    parser.add_argument(
+        "--sink",
+        choices=("fake", "asyncio"),
+        default="fake",
+        help="texts: the Python fake provider (tests/fakes) or the cheap asyncio sink "
+        "(benchmarks/sms_sink.py)",
+    )
     args = parser.parse_args()
     admin = os.environ.get(
         "FIELDLINK_BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1/postgres"
@@ -465,19 +503,21 @@ def main() -> None:
         )
     if args.no_drain:
         return
-    sink, env = start_sinks(args.channel)
+    sink, env = start_sinks(args.channel, args.sink)
     try:
         sink_cpu = cpu_seconds(sink.pid)
         drain_s = drain(url, count, args.workers, args.threads, env, args.batch, sink.pid)
         print(
             f"deliver ({args.workers} processes x {args.threads} threads, batch {args.batch}, "
-            f"{args.channel}): {count:,} in {drain_s:.1f} s = {count / drain_s:,.0f} messages/s",
+            f"{args.channel}, sink {args.sink}): {count:,} in {drain_s:.1f} s "
+            f"= {count / drain_s:,.0f} messages/s",
             flush=True,
         )
         if CPU.get("workers"):
             print(
                 f"cpu per message: workers {CPU['workers'] / count * 1000:.2f} ms "
-                f"(start-up included), sink {(CPU['sink'] - sink_cpu) / count * 1000:.2f} ms",
+                f"(start-up included), sink {(CPU['sink'] - sink_cpu) / count * 1000:.2f} ms, "
+                f"PostgreSQL backends {CPU['postgres'] / count * 1000:.2f} ms",
                 flush=True,
             )
         engine = make_engine(url)

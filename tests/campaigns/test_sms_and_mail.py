@@ -15,8 +15,8 @@ from fieldlink.outbox.worker import Worker
 from tests.campaigns.conftest import Shop
 from tests.campaigns.helpers import add_customer
 
-NOON_EASTERN = datetime(2026, 12, 1, 17, 0, tzinfo=UTC)
-LATE_EASTERN = datetime(2026, 12, 2, 2, 30, tzinfo=UTC)  # 21:30 in New York
+NOON_EASTERN = datetime(2027, 11, 30, 17, 0, tzinfo=UTC)
+LATE_EASTERN = datetime(2027, 12, 1, 2, 30, tzinfo=UTC)  # 21:30 in New York
 
 
 def sms_campaign(shop: Shop) -> dict[str, object]:
@@ -71,8 +71,8 @@ def test_a_text_during_quiet_hours_is_deferred_to_the_recipients_morning(shop: S
     job = shop.session.scalar(
         select(OutboxJob).where(OutboxJob.payload["message_id"].as_integer() == ny.id)
     )
-    assert job is not None and job.run_at == datetime(2026, 12, 2, 13, 0, tzinfo=UTC)
-    run_at(shop, datetime(2026, 12, 2, 13, 1, tzinfo=UTC))
+    assert job is not None and job.run_at == datetime(2027, 12, 1, 13, 0, tzinfo=UTC)
+    run_at(shop, datetime(2027, 12, 1, 13, 1, tzinfo=UTC))
     assert [t.to for _, t in shop.sms.sent] == ["+19195550102", "+12125550101"]
 
 
@@ -149,3 +149,23 @@ def test_a_fourth_marketing_text_in_a_day_to_florida_waits(shop: Shop) -> None:
         select(OutboxJob).where(OutboxJob.payload["message_id"].as_integer() == msg.id)
     )
     assert job is not None and job.run_at == NOON_EASTERN - timedelta(hours=9) + timedelta(hours=24)
+
+
+def test_each_recipient_gets_a_text_with_their_own_first_name(shop: Shop) -> None:
+    # The send handler reads its batch as plain rows; the campaign hook personalises each
+    # text just before the send, and that personalised body is what goes out and is kept.
+    add_customer(shop, "Ana Ruiz", phone="+19195550101")
+    add_customer(shop, "Ben Okafor", phone="+19195550102")
+    campaign = shop.campaign(
+        channel="marketing_sms", subject=None, template="Hi {{ contact.first_name }}, 20% off!"
+    )
+    shop.api.post(f"/v1/campaigns/{campaign['id']}/send")
+    tomorrow = datetime.now(UTC) + timedelta(days=1)
+    run_at(shop, tomorrow.replace(hour=17, minute=0))  # midday in North Carolina
+    sent = {text.to: text.body for _, text in shop.sms.sent}
+    assert sent == {
+        "+19195550101": "Hi Ana, 20% off! Reply STOP to opt out.",
+        "+19195550102": "Hi Ben, 20% off! Reply STOP to opt out.",
+    }
+    kept = shop.session.scalars(select(Message.body).order_by(Message.to)).all()
+    assert kept == [sent[to] for to in sorted(sent)]

@@ -96,6 +96,11 @@ def prepare_campaign_messages(
         )
     }
     customer_ids = {m.customer_id for m, _ in wanted if m.customer_id}
+    # One query for the batch's customers (the send handler reads its batch as Core rows,
+    # so they are not in the session already: a get() each would be a SELECT each).
+    customers = {
+        c.id: c for c in session.scalars(select(Customer).where(Customer.id.in_(customer_ids)))
+    }
     places = _places(session, customer_ids) if any(m.channel == "sms" for m, _ in wanted) else {}
     out: dict[int, Prepared] = {}
     for message, campaign_id in wanted:
@@ -104,7 +109,7 @@ def prepare_campaign_messages(
             out[message.id] = Prepared(hold=CANCELLED)
             continue
         company = session.get(Company, message.company_id)
-        customer = session.get(Customer, message.customer_id) if message.customer_id else None
+        customer = customers.get(message.customer_id) if message.customer_id else None
         assert company is not None
         contact_id, contact_name = contacts.get(message.contact_method_id or 0, (None, None))
         message.contact_id = message.contact_id or contact_id

@@ -9,6 +9,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from fieldlink.db import utcnow
+
 
 class PermanentError(Exception):
     """The job can never succeed (bad data, a provider's final 'no'): fail it now."""
@@ -49,7 +51,10 @@ class BatchContext:
     """A claimed batch of one topic, handled in one go (fewer round trips and commits).
 
     Jobs the handler does not mark with :meth:`retry` or :meth:`fail` are done when it
-    returns; ``checkpoint()`` commits what the handler did so far, as for one job.
+    returns; ``checkpoint()`` commits what the handler did so far, as for one job. A
+    handler may settle done jobs itself in its last statement (``outbox`` row ``done``,
+    guarded by ``locked_by = worker``, finished at ``clock()``) and list them in
+    ``settled``: the worker then skips them.
     """
 
     jobs: list[JobContext]
@@ -57,6 +62,8 @@ class BatchContext:
     now: datetime
     worker: str
     outcomes: dict[int, tuple[str, str, float | None]] = field(default_factory=dict)
+    settled: set[int] = field(default_factory=set)
+    clock: Callable[[], datetime] = field(repr=False, default=utcnow)
     _checkpoint: Callable[[], None] = field(repr=False, default=lambda: None)
     _may_start: Callable[[], bool] = field(repr=False, default=lambda: True)
 

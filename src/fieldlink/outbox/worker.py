@@ -23,7 +23,8 @@ from datetime import datetime, timedelta
 from types import FrameType
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, or_, select, update
+from sqlalchemy import ColumnElement, Integer, Table, and_, any_, literal, or_, select, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session, sessionmaker
 
 from fieldlink.db import utcnow
@@ -48,6 +49,14 @@ class WorkerConfig:
     poll_interval: float = 0.5
     backoff_base: float = 5.0
     backoff_cap: float = 3600.0
+
+
+def _ids_in(session: Session, column: Any, ids: list[int]) -> ColumnElement[bool]:
+    """``column IN ids``; on PostgreSQL one array parameter (``= ANY(:ids)``): one bind and
+    one cached plan whatever the batch size, where an IN list is a parameter per id."""
+    if session.get_bind().dialect.name == "postgresql":
+        return column == any_(literal(ids, ARRAY(Integer)))  # type: ignore[no-any-return]
+    return column.in_(ids)  # type: ignore[no-any-return]
 
 
 def backoff_delay(attempts: int, *, base: float, cap: float, rng: random.Random) -> float:
@@ -213,6 +222,7 @@ class Worker:
                 worker=self.name,
                 _checkpoint=session.commit,
                 _may_start=self._may_start,
+                clock=self.clock,
             )
             try:
                 fn(batch)
@@ -221,12 +231,13 @@ class Worker:
                 error = "".join(traceback.format_exception_only(exc)).strip()
                 log.warning("batch of %s %s jobs failed: %s", len(jobs), topic, error)
                 batch.outcomes = {j[0]: ("retry", error, None) for j in jobs}
-            done = [j[0] for j in jobs if j[0] not in batch.outcomes]
+                batch.settled.clear()  # rolled back with the rest
+            done = [j[0] for j in jobs if j[0] not in batch.outcomes and j[0] not in batch.settled]
             if done:
                 t = cast(Table, OutboxJob.__table__)  # Core: no ORM session sync to evaluate
                 session.execute(
                     update(t)
-                    .where(t.c.id.in_(done), t.c.locked_by == self.name)
+                    .where(_ids_in(session, t.c.id, done), t.c.locked_by == self.name)
                     .values(
                         status="done", finished_at=self.clock(), locked_until=None, last_error=None
                     )
