@@ -15,8 +15,17 @@ from fieldlink.outbox.worker import Worker
 from tests.campaigns.conftest import Shop
 from tests.campaigns.helpers import add_customer
 
-NOON_EASTERN = datetime(2027, 11, 30, 17, 0, tzinfo=UTC)
-LATE_EASTERN = datetime(2027, 12, 1, 2, 30, tzinfo=UTC)  # 21:30 in New York
+
+def _first_tuesday_of_december_next_year() -> datetime:
+    """Noon in New York (EST, no daylight saving) on a Tuesday that is always ahead of the
+    real clock: the send endpoint stamps real time, so a fixed date would fall behind it
+    one day and leave every outbox row not yet due (it did on 2026-12-01)."""
+    first = datetime(datetime.now(UTC).year + 1, 12, 1, 17, 0, tzinfo=UTC)
+    return first + timedelta(days=(1 - first.weekday()) % 7)
+
+
+NOON_EASTERN = _first_tuesday_of_december_next_year()
+LATE_EASTERN = NOON_EASTERN + timedelta(hours=9, minutes=30)  # 21:30 in New York
 
 
 def sms_campaign(shop: Shop) -> dict[str, object]:
@@ -71,8 +80,8 @@ def test_a_text_during_quiet_hours_is_deferred_to_the_recipients_morning(shop: S
     job = shop.session.scalar(
         select(OutboxJob).where(OutboxJob.payload["message_id"].as_integer() == ny.id)
     )
-    assert job is not None and job.run_at == datetime(2027, 12, 1, 13, 0, tzinfo=UTC)
-    run_at(shop, datetime(2027, 12, 1, 13, 1, tzinfo=UTC))
+    assert job is not None and job.run_at == NOON_EASTERN + timedelta(hours=20)  # 08:00 next day
+    run_at(shop, NOON_EASTERN + timedelta(hours=20, minutes=1))
     assert [t.to for _, t in shop.sms.sent] == ["+19195550102", "+12125550101"]
 
 
