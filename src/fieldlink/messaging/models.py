@@ -20,15 +20,19 @@ MESSAGE_STATUSES = (
     "suppressed",
 )
 FINAL_STATUSES = ("delivered", "undelivered", "failed", "suppressed")
+# Column ``info`` key: the table an id column refers to without a foreign key (the
+# data-rights export follows these as it follows foreign keys).
+REFERS_TO = "refers_to"
 
 
 class Message(Base):
     """One intended message. It is stored whatever happens to it, with the reasons.
 
-    Only ``contact_method_id`` is a foreign key (methods are deleted, and the message keeps
-    its row with the id nulled). The other ids point at rows fieldlink never deletes, or
-    (``contact_id``) whose one delete clears them itself: a campaign writes a million of
-    these rows at once, and each foreign key cost a trigger per row (migration 0013).
+    No column is a foreign key: a campaign writes a million of these rows at once, and each
+    foreign key cost a trigger per row (migrations 0013, 0014). The ids point at rows
+    fieldlink never deletes, or at contacts and contact methods, whose deletes clear or
+    settle the messages themselves (``customers.methods.release_messages``). ``info``
+    names what each id refers to, for the data-rights export, which follows references.
     """
 
     __tablename__ = "messages"
@@ -74,14 +78,14 @@ class Message(Base):
     touchpoint: Mapped[str] = mapped_column(String(40))
     channel: Mapped[str] = mapped_column(String(10))
     to: Mapped[str | None] = mapped_column(String(320))
-    customer_id: Mapped[int | None] = mapped_column(Integer)
-    contact_id: Mapped[int | None] = mapped_column(Integer)
+    customer_id: Mapped[int | None] = mapped_column(Integer, info={REFERS_TO: "customers"})
+    contact_id: Mapped[int | None] = mapped_column(Integer, info={REFERS_TO: "contacts"})
     contact_method_id: Mapped[int | None] = mapped_column(
-        ForeignKey("contact_methods.id", ondelete="SET NULL")
+        Integer, info={REFERS_TO: "contact_methods"}
     )
     user_id: Mapped[int | None] = mapped_column(Integer)
-    job_id: Mapped[int | None] = mapped_column(Integer)
-    appointment_id: Mapped[int | None] = mapped_column(Integer)
+    job_id: Mapped[int | None] = mapped_column(Integer, info={REFERS_TO: "jobs"})
+    appointment_id: Mapped[int | None] = mapped_column(Integer, info={REFERS_TO: "appointments"})
     status_code_id: Mapped[int | None] = mapped_column(Integer)
     subject_ref: Mapped[str | None] = mapped_column(String(100))
     language: Mapped[str] = mapped_column(String(5), default="en")
