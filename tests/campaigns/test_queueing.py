@@ -256,3 +256,23 @@ def test_a_repeated_send_queues_one_text_per_number_and_one_email_per_customer(
         ]
     )
     assert {key for *_, key in rows} == {None}
+
+
+def test_a_send_begun_before_the_upgrade_resumes_without_doubles(shop: Shop) -> None:
+    """Rows an older version wrote have a text key and no campaign_id (before migration
+    0014): a resumed send adopts them and queues only the rest."""
+    for i in range(5):
+        add_customer(shop, f"C{i}", f"c{i}@example.com")
+    campaign = _sending(shop)
+    assert _queue(shop, campaign) == 5
+    old = shop.session.scalars(select(Message).order_by(Message.id).limit(3)).all()
+    for message in old:
+        message.campaign_id = None
+        message.idempotency_key = f"{campaign.ref}:{message.customer_id}"
+    shop.session.execute(
+        Message.__table__.delete().where(Message.id.not_in([m.id for m in old]))  # type: ignore[attr-defined]
+    )
+    shop.session.commit()
+    assert _queue(shop, campaign) == 2
+    customers = shop.session.scalars(select(Message.customer_id)).all()
+    assert len(customers) == len(set(customers)) == 5

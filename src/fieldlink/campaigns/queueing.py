@@ -170,6 +170,8 @@ def queue_campaign(
     parallel = not batch_customers and isinstance(session.get_bind(), Engine)
     parts = PARALLEL_PARTS.get(dialect, 1) if parallel else 1
     total = _already_queued(session, campaign)
+    if total:
+        _adopt_keyed_rows(session, campaign)
     added = 0
     lo = low or 0
     while high is not None and lo <= high:
@@ -232,6 +234,21 @@ def _already_queued(session: Session, campaign: Campaign) -> int:
             )
         )
         or 0
+    )
+
+
+def _adopt_keyed_rows(session: Session, campaign: Campaign) -> None:
+    """A send resumed after the upgrade to 0014: rows an older version wrote carry a text
+    key and no ``campaign_id``; given one, the unique indexes see them, so the recipients
+    they name are not queued again."""
+    session.execute(
+        MSG.update()
+        .where(
+            MSG.c.company_id == campaign.company_id,
+            MSG.c.subject_ref == campaign.ref,
+            MSG.c.campaign_id.is_(None),
+        )
+        .values(campaign_id=campaign.id)
     )
 
 
