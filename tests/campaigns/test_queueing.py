@@ -19,6 +19,7 @@ from fieldlink.messaging.models import Message
 from fieldlink.outbox.models import OutboxJob
 from tests.campaigns.conftest import Shop
 from tests.campaigns.helpers import add_customer
+from tests.factories.customers import make_method
 
 
 class Crash(Exception):
@@ -73,8 +74,8 @@ def test_a_send_cut_off_between_batches_resumes_without_doubles(shop: Shop) -> N
         batch_customers=3,
     )
     assert again == 0
-    keys = shop.session.scalars(select(Message.idempotency_key)).all()
-    assert len(keys) == len(set(keys)) == 7
+    recipients = shop.session.scalars(select(Message.customer_id)).all()
+    assert len(recipients) == len(set(recipients)) == 7
     jobs = shop.session.scalar(
         select(func.count()).select_from(OutboxJob).where(OutboxJob.topic == "messaging.send")
     )
@@ -178,8 +179,8 @@ def test_a_parallel_send_writes_each_recipient_once_even_after_a_part_fails(
         )
         == 0
     )
-    rows = session.execute(select(Message.idempotency_key, Message.send_after, Message.id)).all()
-    assert len(rows) == len({key for key, _, _ in rows}) == 36  # 4 do-not-service left out
+    rows = session.execute(select(Message.customer_id, Message.send_after, Message.id)).all()
+    assert len(rows) == len({who for who, _, _ in rows}) == 36  # 4 do-not-service left out
     slots = [at for _, at, _ in rows]
     assert len(set(slots)) == 36  # no two recipients share a throttle slot
     minutes = Counter(int((at - min(slots)).total_seconds()) // 60 for at in slots)
@@ -194,3 +195,84 @@ def test_a_parallel_send_writes_each_recipient_once_even_after_a_part_fails(
     assert campaign.queued == 36 and campaign.last_slot_at == max(slots)
     session.close()
     engine.dispose()
+
+
+def _queue(shop: Shop, campaign: Campaign) -> int:
+    return queue_campaign(
+        shop.session,
+        campaign=campaign,
+        company=shop.company,
+        now=datetime.now(UTC),
+        checkpoint=shop.session.commit,
+    )
+
+
+def _sending(shop: Shop, **fields: Any) -> Campaign:
+    campaign = shop.session.get(Campaign, shop.campaign(**fields)["id"])
+    assert campaign is not None
+    campaign.status = "sending"
+    shop.session.commit()
+    return campaign
+
+
+def test_a_repeated_send_queues_one_text_per_number_and_one_email_per_customer(
+    shop: Shop,
+) -> None:
+    """Campaign messages are unique on (campaign, number) for texts and (campaign,
+    customer) for email, without a text idempotency key (migration 0014)."""
+    customer, phone = add_customer(shop, "Maria Lopez", "maria@example.com", phone="+19195550101")
+    assert phone is not None
+    make_method(
+        shop.session,
+        company_id=shop.company.id,
+        customer_id=customer.id,
+        contact_id=phone.contact_id,
+        kind="phone",
+        value="+19195550102",
+        marketing_sms_status="opted_in",
+    )
+    shop.session.commit()
+    texts = _sending(shop, channel="marketing_sms", subject=None, template="20% off!")
+    assert _queue(shop, texts) == 2 and _queue(shop, texts) == 0
+    email = _sending(shop)
+    assert _queue(shop, email) == 1
+    make_method(
+        shop.session,
+        company_id=shop.company.id,
+        customer_id=customer.id,
+        contact_id=phone.contact_id,
+        value="maria.lopez@example.com",
+    )
+    shop.session.commit()
+    assert _queue(shop, email) == 0  # a new address is still the same customer
+    rows = shop.session.execute(
+        select(Message.campaign_id, Message.channel, Message.to, Message.idempotency_key)
+    ).all()
+    assert sorted((c, ch, to) for c, ch, to, _ in rows) == sorted(
+        [
+            (texts.id, "sms", "+19195550101"),
+            (texts.id, "sms", "+19195550102"),
+            (email.id, "email", "maria@example.com"),
+        ]
+    )
+    assert {key for *_, key in rows} == {None}
+
+
+def test_a_send_begun_before_the_upgrade_resumes_without_doubles(shop: Shop) -> None:
+    """Rows an older version wrote have a text key and no campaign_id (before migration
+    0014): a resumed send adopts them and queues only the rest."""
+    for i in range(5):
+        add_customer(shop, f"C{i}", f"c{i}@example.com")
+    campaign = _sending(shop)
+    assert _queue(shop, campaign) == 5
+    old = shop.session.scalars(select(Message).order_by(Message.id).limit(3)).all()
+    for message in old:
+        message.campaign_id = None
+        message.idempotency_key = f"{campaign.ref}:{message.customer_id}"
+    shop.session.execute(
+        Message.__table__.delete().where(Message.id.not_in([m.id for m in old]))  # type: ignore[attr-defined]
+    )
+    shop.session.commit()
+    assert _queue(shop, campaign) == 2
+    customers = shop.session.scalars(select(Message.customer_id)).all()
+    assert len(customers) == len(set(customers)) == 5

@@ -1,14 +1,16 @@
 """Turn a campaign's audience into messages and outbox rows, set-based.
 
 Each batch is one statement on PostgreSQL: ``INSERT INTO messages … SELECT`` straight
-from the consent engine's audience query (``ON CONFLICT DO NOTHING`` on the idempotency
-key ``campaign:<id>:<recipient>``), chained through ``RETURNING`` into the outbox rows —
-so a message and its delivery job commit together, and a restarted or repeated send finds
-its rows taken and writes nothing twice. SQLite (no DML in CTEs) does the same in two
-statements per batch in one transaction. On PostgreSQL a whole-audience send runs as two
-such statements over two customer-id ranges at once, on two connections, so both cores
-write (``_insert_parallel``). No "queued" history row is written per message
-(the message's ``created_at`` says it): its foreign-key checks cost a fifth of the send.
+from the consent engine's audience query (``ON CONFLICT DO NOTHING`` on campaign ×
+recipient: ``campaign_id`` and the customer for email, the number for texts; the text
+idempotency key stays NULL, its index entry cost about 30% of a row), chained through
+``RETURNING`` into the outbox rows — so a message and its delivery job commit together,
+and a restarted or repeated send finds its rows taken and writes nothing twice. SQLite
+(no DML in CTEs) does the same in two statements per batch in one transaction. On
+PostgreSQL a whole-audience send runs as two such statements over two customer-id ranges
+at once, on two connections, so both cores write (``_insert_parallel``). No "queued"
+history row is written per message (the message's ``created_at`` says it): its
+foreign-key checks cost a fifth of the send.
 
 Per-recipient bits (first name, unsubscribe link) are filled in at delivery
 (``delivery.py``). ``send_after``/``run_at`` are staggered so the company's campaigns
@@ -37,6 +39,7 @@ from sqlalchemy import (
     literal_column,
     not_,
     select,
+    text,
     true,
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -53,7 +56,7 @@ from fieldlink.consent.queries import company_consent, preview_audience
 from fieldlink.consent.rules import EMAIL_DORMANT_TAG
 from fieldlink.customers.models import ContactMethod, Customer, CustomerTag
 from fieldlink.db import UTCDateTime, utcnow
-from fieldlink.messaging.models import Message
+from fieldlink.messaging.models import CAMPAIGN_EMAIL, CAMPAIGN_SMS, Message
 from fieldlink.messaging.service import SEND_TOPIC
 from fieldlink.outbox.models import OutboxJob
 
@@ -167,6 +170,8 @@ def queue_campaign(
     parallel = not batch_customers and isinstance(session.get_bind(), Engine)
     parts = PARALLEL_PARTS.get(dialect, 1) if parallel else 1
     total = _already_queued(session, campaign)
+    if total:
+        _adopt_keyed_rows(session, campaign)
     added = 0
     lo = low or 0
     while high is not None and lo <= high:
@@ -229,6 +234,21 @@ def _already_queued(session: Session, campaign: Campaign) -> int:
             )
         )
         or 0
+    )
+
+
+def _adopt_keyed_rows(session: Session, campaign: Campaign) -> None:
+    """A send resumed after the upgrade to 0014: rows an older version wrote carry a text
+    key and no ``campaign_id``; given one, the unique indexes see them, so the recipients
+    they name are not queued again."""
+    session.execute(
+        MSG.update()
+        .where(
+            MSG.c.company_id == campaign.company_id,
+            MSG.c.subject_ref == campaign.ref,
+            MSG.c.campaign_id.is_(None),
+        )
+        .values(campaign_id=campaign.id)
     )
 
 
@@ -381,13 +401,14 @@ def _insert_messages(
     # SQLite needs a WHERE on an INSERT … SELECT that has an ON CONFLICT clause.
     rows = rows.where(true() if dialect == "postgresql" else numbered.c.rn > 0)
     maker = pg_insert if dialect == "postgresql" else sqlite_insert
+    if campaign.channel == "email":
+        target, where = ["campaign_id", "customer_id"], CAMPAIGN_EMAIL
+    else:
+        target, where = ["campaign_id", "contact_method_id"], CAMPAIGN_SMS
     return (
         maker(MSG)
         .from_select(list(columns), rows)
-        .on_conflict_do_nothing(
-            index_elements=["company_id", "idempotency_key"],
-            index_where=MSG.c.idempotency_key.is_not(None),
-        )
+        .on_conflict_do_nothing(index_elements=target, index_where=text(where))
     )
 
 
@@ -427,8 +448,6 @@ def _message_columns(
         send_after = func.datetime(
             literal(start_text), literal("+") + cast(slot, String) + " seconds"
         )
-    recipient = numbered.c.customer_id if campaign.channel == "email" else numbered.c.method_id
-    key = literal(f"{campaign.ref}:") + cast(recipient, String)
     return {
         "company_id": literal(company.id),
         "touchpoint": literal("campaign"),
@@ -437,13 +456,12 @@ def _message_columns(
         "customer_id": numbered.c.customer_id,
         "contact_method_id": numbered.c.method_id,
         "subject_ref": literal(campaign.ref),
+        "campaign_id": literal(campaign.id),
         "language": literal("en"),
         "subject": literal(campaign.subject, String),
         "body": literal(""),
         "status": literal("queued"),
         "reasons": literal_column("'[]'::jsonb" if dialect == "postgresql" else "'[]'"),
-        "idempotency_key": key,
-        "requested_key": key,
         "send_after": send_after,
         "attempts": literal(0),
         "created_at": _now(now),

@@ -193,7 +193,7 @@ def patch_contact(
 @router.delete("/contacts/{contact_id}", status_code=204)
 def delete_contact(contact_id: PathId, tenant: CurrentTenant, session: DbSession) -> Response:
     contact = get_scoped(session, Contact, contact_id, tenant.company_id, "contact")
-    service.delete_contact(session, contact=contact)
+    service.delete_contact(session, contact=contact, now=utcnow())
     return Response(status_code=204)
 
 
@@ -242,5 +242,5 @@ def patch_method(
 @router.delete("/contact-methods/{method_id}", status_code=204)
 def delete_method(method_id: PathId, tenant: CurrentTenant, session: DbSession) -> Response:
     method = get_scoped(session, ContactMethod, method_id, tenant.company_id, "contact method")
-    method_service.delete_method(session, method=method)
+    method_service.delete_method(session, method=method, now=utcnow())
     return Response(status_code=204)

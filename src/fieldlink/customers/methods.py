@@ -8,9 +8,10 @@ a phone's type defaults to ``mobile``.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from fieldlink.consent.changes import (
@@ -21,6 +22,8 @@ from fieldlink.consent.changes import (
 from fieldlink.customers.models import Contact, ContactMethod
 from fieldlink.customers.schemas import MethodIn, MethodPatch
 from fieldlink.errors import ValidationFailed
+from fieldlink.messaging.models import Message, MessageEvent
+from fieldlink.messaging.reasons import reason
 from fieldlink.validation import normalise_email, normalise_phone
 
 METHOD_FLAGS = ("marketing_updates", "job_notifications")
@@ -149,10 +152,68 @@ def update_method(
     return method
 
 
-def delete_method(session: Session, *, method: ContactMethod) -> None:
-    """Delete a method; its consent history stays, keyed by the address or number."""
+METHOD_DELETED = "the contact method was deleted"
+
+
+def delete_method(session: Session, *, method: ContactMethod, now: datetime) -> None:
+    """Delete a method; its consent history stays, keyed by the address or number, and its
+    messages stay in the log (``release_messages``)."""
+    release_messages(session, [method.id], now=now)
     session.delete(method)
     session.flush()
+
+
+def release_messages(session: Session, method_ids: Collection[int], *, now: datetime) -> int:
+    """Before contact methods are deleted: settle the messages addressed to them, as no
+    foreign key does it (migration 0014). A message still ``queued`` will not be sent: it is
+    ``suppressed`` with ``no_recipient`` and a history row saying why. The others keep their
+    row with the method id cleared, as ``ON DELETE SET NULL`` did (one ``sending`` is in a
+    provider's hands or is reconciled by the worker). Returns how many were suppressed.
+
+    The queued ones are locked first, so a worker that has them in its batch finishes first
+    (it then finds them ``sending``) or finds them settled afterwards. Should a method be
+    deleted some other way, the worker still answers ``no_recipient`` for an id whose
+    method is gone."""
+    ids = sorted(set(method_ids))
+    if not ids:
+        return 0
+    queued = session.execute(
+        select(Message.id, Message.company_id)
+        .where(Message.contact_method_id.in_(ids), Message.status == "queued")
+        .order_by(Message.id)
+        .with_for_update()
+    ).all()
+    if queued:
+        session.execute(
+            update(Message)
+            .where(Message.id.in_([m for m, _ in queued]), Message.status == "queued")
+            .values(
+                status="suppressed",
+                reasons=[reason("no_recipient", METHOD_DELETED)],
+                updated_at=now,
+            )
+            .execution_options(synchronize_session="fetch")
+        )
+        session.execute(
+            insert(MessageEvent),
+            [
+                {
+                    "company_id": company_id,
+                    "message_id": message_id,
+                    "status": "suppressed",
+                    "detail": f"not sent: {METHOD_DELETED} before delivery",
+                    "at": now,
+                }
+                for message_id, company_id in queued
+            ],
+        )
+    session.execute(
+        update(Message)
+        .where(Message.contact_method_id.in_(ids))
+        .values(contact_method_id=None)
+        .execution_options(synchronize_session="fetch")
+    )
+    return len(queued)
 
 
 def _change_value(

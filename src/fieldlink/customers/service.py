@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from fieldlink.accounts.models import Company
 from fieldlink.consent.changes import record_consent_event
-from fieldlink.customers.methods import add_method, check_method, raise_errors
+from fieldlink.customers.methods import add_method, check_method, raise_errors, release_messages
 from fieldlink.customers.models import Contact, ContactMethod, Customer, CustomerTag, Location
 from fieldlink.customers.schemas import (
     ContactIn,
@@ -175,10 +175,13 @@ def update_contact(session: Session, *, contact: Contact, patch: ContactPatch) -
     return contact
 
 
-def delete_contact(session: Session, *, contact: Contact) -> None:
+def delete_contact(session: Session, *, contact: Contact, now: datetime) -> None:
     """Delete a contact and its methods; their consent history stays (method id nulled),
     and so do the messages to them, with the contact's id cleared (messages.contact_id has
-    no foreign key to do it: migration 0013)."""
+    no foreign key to do it: migration 0013) and the methods' released (``release_messages``:
+    a queued one is suppressed, ``no_recipient``)."""
+    methods = select(ContactMethod.id).where(ContactMethod.contact_id == contact.id)
+    release_messages(session, list(session.scalars(methods)), now=now)
     session.execute(update(Message).where(Message.contact_id == contact.id).values(contact_id=None))
     session.execute(delete(ContactMethod).where(ContactMethod.contact_id == contact.id))
     session.delete(contact)

@@ -225,6 +225,7 @@ def _decider(
             "appointment_id": refs.appointment_id,
             "status_code_id": refs.status_code_id,
             "subject_ref": refs.subject_ref,
+            "campaign_id": None,  # set on campaign rows only (campaigns.queueing)
             "language": language,
             "subject": subject,
             "body": body,

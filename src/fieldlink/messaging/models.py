@@ -20,15 +20,23 @@ MESSAGE_STATUSES = (
     "suppressed",
 )
 FINAL_STATUSES = ("delivered", "undelivered", "failed", "suppressed")
+# Column ``info`` key: the table an id column refers to without a foreign key (the
+# data-rights export follows these as it follows foreign keys).
+REFERS_TO = "refers_to"
+# The predicates of the partial unique indexes that keep a campaign to one message per
+# recipient (an ON CONFLICT target repeats them word for word).
+CAMPAIGN_EMAIL = "campaign_id IS NOT NULL AND channel = 'email'"
+CAMPAIGN_SMS = "campaign_id IS NOT NULL AND channel = 'sms'"
 
 
 class Message(Base):
     """One intended message. It is stored whatever happens to it, with the reasons.
 
-    Only ``contact_method_id`` is a foreign key (methods are deleted, and the message keeps
-    its row with the id nulled). The other ids point at rows fieldlink never deletes, or
-    (``contact_id``) whose one delete clears them itself: a campaign writes a million of
-    these rows at once, and each foreign key cost a trigger per row (migration 0013).
+    No column is a foreign key: a campaign writes a million of these rows at once, and each
+    foreign key cost a trigger per row (migrations 0013, 0014). The ids point at rows
+    fieldlink never deletes, or at contacts and contact methods, whose deletes clear or
+    settle the messages themselves (``customers.methods.release_messages``). ``info``
+    names what each id refers to, for the data-rights export, which follows references.
     """
 
     __tablename__ = "messages"
@@ -42,6 +50,25 @@ class Message(Base):
             unique=True,
             postgresql_where=text("idempotency_key IS NOT NULL"),
             sqlite_where=text("idempotency_key IS NOT NULL"),
+        ),
+        # A campaign's messages leave the text key NULL: their recipient is unique per
+        # campaign on integers (the customer for email, the number for texts), which costs
+        # a campaign row far less than the text key's index entry (migration 0014).
+        Index(
+            "uq_messages_campaign_customer",
+            "campaign_id",
+            "customer_id",
+            unique=True,
+            postgresql_where=text(CAMPAIGN_EMAIL),
+            sqlite_where=text(CAMPAIGN_EMAIL),
+        ),
+        Index(
+            "uq_messages_campaign_method",
+            "campaign_id",
+            "contact_method_id",
+            unique=True,
+            postgresql_where=text(CAMPAIGN_SMS),
+            sqlite_where=text(CAMPAIGN_SMS),
         ),
         Index("ix_messages_company_customer", "company_id", "customer_id"),
         # Partial: most messages (all of a campaign's) have no appointment, job or
@@ -74,16 +101,18 @@ class Message(Base):
     touchpoint: Mapped[str] = mapped_column(String(40))
     channel: Mapped[str] = mapped_column(String(10))
     to: Mapped[str | None] = mapped_column(String(320))
-    customer_id: Mapped[int | None] = mapped_column(Integer)
-    contact_id: Mapped[int | None] = mapped_column(Integer)
+    customer_id: Mapped[int | None] = mapped_column(Integer, info={REFERS_TO: "customers"})
+    contact_id: Mapped[int | None] = mapped_column(Integer, info={REFERS_TO: "contacts"})
     contact_method_id: Mapped[int | None] = mapped_column(
-        ForeignKey("contact_methods.id", ondelete="SET NULL")
+        Integer, info={REFERS_TO: "contact_methods"}
     )
     user_id: Mapped[int | None] = mapped_column(Integer)
-    job_id: Mapped[int | None] = mapped_column(Integer)
-    appointment_id: Mapped[int | None] = mapped_column(Integer)
+    job_id: Mapped[int | None] = mapped_column(Integer, info={REFERS_TO: "jobs"})
+    appointment_id: Mapped[int | None] = mapped_column(Integer, info={REFERS_TO: "appointments"})
     status_code_id: Mapped[int | None] = mapped_column(Integer)
     subject_ref: Mapped[str | None] = mapped_column(String(100))
+    # Set on a campaign's messages only (``subject_ref`` is then ``campaign:<id>``).
+    campaign_id: Mapped[int | None] = mapped_column(Integer)
     language: Mapped[str] = mapped_column(String(5), default="en")
     subject: Mapped[str | None] = mapped_column(Text)
     body: Mapped[str] = mapped_column(Text, default="")

@@ -101,6 +101,7 @@ def erase_customer(
         company_id=tenant.company_id,
         customer_id=customer_id,
         secret=settings.secret_key.get_secret_value(),
+        now=utcnow(),
         upload_dir=settings.upload_dir,
     )
     return ErasureOut(**erasure.as_dict())

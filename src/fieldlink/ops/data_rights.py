@@ -2,8 +2,9 @@
 
 Export walks the schema, not a hand-kept list: every table that references the customer
 (directly or through rows already exported, e.g. appointments through jobs) is included,
-so tables added later are exported too. Secrets (password hashes, processor tokens) are
-left out.
+so tables added later are exported too. A reference is a foreign key or, where a column
+has none (``messages``: migrations 0013, 0014), the table its ``info`` names. Secrets
+(password hashes, processor tokens) are left out.
 
 Erasure removes or anonymises personal data and keeps what the law makes us keep:
 - consent evidence (TCPA, CTIA, CAN-SPAM: proof of opt-in and that opt-outs were honoured)
@@ -21,18 +22,20 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Table, delete, select, update
+from sqlalchemy import Column, Table, delete, select, update
 from sqlalchemy.orm import Session
 
 from fieldlink.consent.models import ConsentEvent
+from fieldlink.customers.methods import release_messages
 from fieldlink.customers.models import Contact, ContactMethod, Customer, CustomerTag, Location
 from fieldlink.db import Base, get_scoped
-from fieldlink.messaging.models import Message
+from fieldlink.messaging.models import REFERS_TO, Message
 from fieldlink.sms.models import Conversation, OptInRequest, SmsMessage
 
 # Not the customer's data, or not data at all: never walked into.
@@ -74,18 +77,17 @@ def export_customer(
         for name, table in sorted(tables.items()):
             if name in _SKIP_TABLES:
                 continue
-            for fk in table.foreign_keys:
-                target = fk.column.table.name
+            for column, target, target_column in _references(table):
                 if target not in found or (name == target == "customers"):
                     continue  # sub-customers are other records, exported on their own
                 ids = [
                     v
-                    for v in {r.get(fk.column.name) for r in found[target].values()}
+                    for v in {r.get(target_column) for r in found[target].values()}
                     if v is not None
                 ]
                 if not ids:
                     continue
-                stmt = select(table).where(fk.parent.in_(ids))
+                stmt = select(table).where(column.in_(ids))
                 if "company_id" in table.c:
                     stmt = stmt.where(table.c.company_id == company_id)
                 rows = found.setdefault(name, {})
@@ -117,6 +119,15 @@ def export_customer(
             if rows
         },
     }
+
+
+def _references(table: Table) -> Iterator[tuple[Column[Any], str, str]]:
+    """(column, referenced table, referenced column) of each reference the table holds."""
+    for fk in table.foreign_keys:
+        yield fk.parent, fk.column.table.name, fk.column.name
+    for column in table.columns:
+        if REFERS_TO in column.info and not column.foreign_keys:
+            yield column, column.info[REFERS_TO], "id"
 
 
 def _load_one(session: Session, customer: Customer) -> Any:
@@ -164,6 +175,7 @@ def erase_customer(
     company_id: int,
     customer_id: int,
     secret: str,
+    now: datetime,
     upload_dir: str | None = None,
 ) -> Erasure:
     """Remove or anonymise the customer's personal data (see the module docstring)."""
@@ -180,6 +192,8 @@ def erase_customer(
     values = list(
         session.scalars(select(ContactMethod.value).where(ContactMethod.customer_id == cid))
     )
+    # A message still queued to the customer's methods will not be sent (no_recipient).
+    release_messages(session, method_ids, now=now)
     hashed = 0
     for event in session.scalars(select(ConsentEvent).where(ConsentEvent.customer_id == cid)):
         if not event.subject.startswith("hmac-sha256:"):
