@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import threading
 from dataclasses import dataclass
 
 import pytest
@@ -15,7 +16,7 @@ from fieldlink.consent.models import Suppression
 from fieldlink.customers.models import Contact, ContactMethod, Customer
 from fieldlink.db import utcnow
 from fieldlink.messaging import handlers  # noqa: F401  (registers messaging.send)
-from fieldlink.messaging.bulk import Intent, queue_messages
+from fieldlink.messaging.bulk import BulkResult, Intent, queue_messages
 from fieldlink.messaging.models import Message, MessageEvent
 from fieldlink.messaging.service import queue_message
 from fieldlink.messaging.templates import sample_variables
@@ -196,3 +197,44 @@ def test_bulk_messages_are_delivered_by_the_worker(
     assert len(sms.sent) == 1 and len(mail.sent) == 3  # the crowd's four allowed
     queued_ids = {f"flm-{q.id}" for q in result.messages if q.status == "queued"}
     assert {m.reference for m in mail.sent} | {s.reference for _, s in sms.sent} == queued_ids
+
+
+def test_a_bulk_send_of_expired_recipients_neither_hangs_nor_lazy_loads_mid_copy(
+    crowd: Crowd,
+) -> None:
+    """After a commit the recipients' ORM objects are expired. On PostgreSQL the rows go by
+    COPY, which holds the connection: a recipient attribute loaded lazily inside the COPY
+    waited for it forever (and its open transaction then blocked DROP DATABASE). The send
+    runs in a thread with a deadline; a hang fails the test instead of the run."""
+    session, now = crowd.session, utcnow()
+    intents = _intents(crowd, "expired")
+    session.expire_all()
+    outcome: list[object] = []
+
+    def send() -> None:
+        try:
+            outcome.append(queue_messages(session, company=crowd.company, intents=intents, now=now))
+        except Exception as exc:  # reported below
+            outcome.append(exc)
+
+    thread = threading.Thread(target=send, daemon=True)
+    thread.start()
+    thread.join(timeout=60)
+    if thread.is_alive():
+        # Free the deadlock so the thread ends and the fixtures can roll back.
+        lock = session.connection().connection.driver_connection.lock  # type: ignore[union-attr]
+        lock.release()
+        thread.join(timeout=30)
+        pytest.fail("queue_messages hung with expired recipients (a lazy load inside COPY)")
+    [result] = outcome
+    assert isinstance(result, BulkResult), result
+    assert result.counts == {"queued": 4, "suppressed": 5}
+    stored = {
+        m.id: (m.customer_id, m.contact_id, m.contact_method_id)
+        for m in session.scalars(
+            select(Message).where(Message.id.in_([q.id for q in result.messages]))
+        )
+    }
+    assert [stored[q.id] for q in result.messages] == [
+        (customer.id, contact.id, method.id) for customer, contact, method in crowd.recipients
+    ]

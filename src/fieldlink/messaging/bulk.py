@@ -23,20 +23,14 @@ from operator import itemgetter
 from typing import Any
 
 from psycopg.errors import UniqueViolation
-from sqlalchemy import Connection, Table, insert, select, text
+from sqlalchemy import Connection, Table, insert, inspect, select, text
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from fieldlink.accounts.models import Company
 from fieldlink.consent import rules
 from fieldlink.consent.models import Suppression
-from fieldlink.consent.queries import (
-    any_of,
-    company_consent,
-    customer_facts_from,
-    method_facts,
-    tags_of,
-)
+from fieldlink.consent.queries import any_of, company_consent, tags_of
 from fieldlink.customers.models import Contact, ContactMethod, Customer
 from fieldlink.messaging.models import Message, MessageEvent
 from fieldlink.messaging.reasons import reason
@@ -114,6 +108,63 @@ def _suppressed(session: Session, company_id: int, emails: Iterable[str]) -> set
     return out
 
 
+CUSTOMER_FACTS = (
+    "id",
+    "language",
+    "do_not_mail",
+    "do_not_service",
+    "do_not_send_promotional_emails",
+)
+METHOD_FACTS = (
+    "id",
+    "value",
+    "kind",
+    "phone_type",
+    "marketing_updates",
+    "job_notifications",
+    "marketing_sms_status",
+)
+
+
+def _read_facts(
+    session: Session, entity: Any, objects: Iterable[Any], names: tuple[str, ...]
+) -> dict[int, tuple[Any, ...]]:
+    """``{id(object): (its values of names)}`` for ORM objects, without loading any of them
+    one by one: a loaded object's values come from its ``__dict__``; an expired one's (a
+    commit expired it, say) from one query for all of them by primary key.
+
+    Everything a row needs is read here, before the COPY starts: while a COPY is in
+    progress the connection is busy, and an ORM attribute that lazy-loads on it would wait
+    for the COPY, which waits for the row: a self-deadlock that hangs the transaction."""
+    values = itemgetter(*names)
+    out: dict[int, tuple[Any, ...]] = {}
+    missing: dict[Any, list[Any]] = {}
+    for obj in objects:
+        if id(obj) in out:
+            continue
+        try:
+            found = values(obj.__dict__)
+            out[id(obj)] = found if isinstance(found, tuple) else (found,)
+        except KeyError:
+            identity = inspect(obj).identity
+            if identity is None:  # not stored yet: its attributes are all in memory
+                out[id(obj)] = tuple(getattr(obj, n) for n in names)
+            else:
+                missing.setdefault(identity[0], []).append(obj)
+    ids = sorted(missing)
+    for start in range(0, len(ids), CHUNK):
+        chunk = ids[start : start + CHUNK]
+        for row in session.execute(
+            select(*(getattr(entity, n) for n in names)).where(any_of(session, entity.id, chunk))
+        ):
+            for obj in missing.pop(row[0], ()):
+                out[id(obj)] = tuple(row)
+    for objs in missing.values():  # deleted meanwhile: the ORM's own error
+        for obj in objs:
+            out[id(obj)] = tuple(getattr(obj, n) for n in names)
+    return out
+
+
 def _decider(
     session: Session, company: Company, intents: Sequence[Intent], now: datetime
 ) -> Callable[[Intent], dict[str, Any]]:
@@ -125,9 +176,15 @@ def _decider(
     is decided once per batch (a day's reminders have a few dozen, not thousands), and each
     template is compiled once into a :class:`Renderer`."""
     consent = company_consent(company)
-    tags = tags_of(session, (i.customer.id for i in intents))
+    company_id = company.id
+    customers = _read_facts(session, Customer, (i.customer for i in intents), CUSTOMER_FACTS)
+    methods = _read_facts(session, ContactMethod, (i.method for i in intents), METHOD_FACTS)
+    contacts = _read_facts(
+        session, Contact, (i.contact for i in intents if i.contact is not None), ("id",)
+    )
+    tags = tags_of(session, (c[0] for c in customers.values()))
     suppressed = _suppressed(
-        session, company.id, (i.method.value.lower() for i in intents if i.method.kind == "email")
+        session, company_id, (m[1].lower() for m in methods.values() if m[2] == "email")
     )
     senders = {ch: sender_blocks(company, ch) for ch in {i.channel for i in intents}}
     switched_off = {
@@ -137,12 +194,17 @@ def _decider(
     decided: dict[tuple[Any, ...], tuple[list[dict[str, str]], str | None]] = {}
     renderers: dict[tuple[Any, ...], Renderer | str] = {}
     for it in intents:
-        template_key = (it.touchpoint, it.channel, it.customer.language or "en", it.template)
+        template_key = (
+            it.touchpoint,
+            it.channel,
+            customers[id(it.customer)][1] or "en",
+            it.template,
+        )
         if template_key not in renderers:
             touchpoint, channel, language, chosen = template_key
             source = chosen or template_for(
                 session,
-                company_id=company.id,
+                company_id=company_id,
                 touchpoint=touchpoint,
                 channel=channel,
                 language=language,
@@ -153,29 +215,31 @@ def _decider(
                 else Renderer(source[0], source[1], channel=channel)
             )
     no_tags: frozenset[str] = frozenset()
-    company_id = company.id
 
     def decide(it: Intent) -> dict[str, Any]:
-        customer, method = it.customer, it.method
+        # Facts only, no ORM attribute: this runs while a COPY holds the connection.
+        customer_id, language, do_not_mail, do_not_service, no_promo = customers[id(it.customer)]
+        method_id, value, kind, phone_type, marketing, job_notices, sms_status = methods[
+            id(it.method)
+        ]
         touchpoint, channel = it.touchpoint, it.channel
-        language = customer.language or "en"
-        value = method.value
-        customer_tags = tags.get(customer.id, no_tags)
+        language = language or "en"
+        customer_tags = tags.get(customer_id, no_tags)
         is_suppressed = value.lower() in suppressed
         # Everything rules.decide looks at; of the address itself only whether it looks
         # like an email (MethodFacts.email_valid), so valid addresses share a decision.
         facts = (
             touchpoint,
             channel,
-            customer.do_not_mail,
-            customer.do_not_service,
-            customer.do_not_send_promotional_emails,
+            do_not_mail,
+            do_not_service,
+            no_promo,
             customer_tags,
-            method.kind,
-            method.phone_type,
-            method.marketing_updates,
-            method.job_notifications,
-            method.marketing_sms_status,
+            kind,
+            phone_type,
+            marketing,
+            job_notices,
+            sms_status,
             is_suppressed,
             rules.looks_like_email(value),
         )
@@ -184,8 +248,10 @@ def _decider(
             decision = rules.decide(
                 consent_channel(touchpoint, channel),
                 consent,
-                customer_facts_from(customer, customer_tags),
-                method_facts(method, suppressed=is_suppressed),
+                rules.CustomerFacts(do_not_mail, do_not_service, no_promo, customer_tags),
+                rules.MethodFacts(
+                    kind, value, phone_type, marketing, job_notices, sms_status, is_suppressed
+                ),
             )
             blocks = [{"code": r.code, "message": r.message} for r in decision.reasons]
             blocks += senders[channel]
@@ -217,9 +283,9 @@ def _decider(
             "touchpoint": touchpoint,
             "channel": channel,
             "to": value,
-            "customer_id": customer.id,
-            "contact_id": contact.id if contact else None,
-            "contact_method_id": method.id,
+            "customer_id": customer_id,
+            "contact_id": contacts[id(contact)][0] if contact is not None else None,
+            "contact_method_id": method_id,
             "user_id": None,
             "job_id": refs.job_id,
             "appointment_id": refs.appointment_id,
