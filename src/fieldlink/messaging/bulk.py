@@ -5,9 +5,10 @@ every recipient from facts read in a few queries (tags and suppressions for the 
 batch), renders each body from the once-compiled template, then writes all rows in a
 handful of statements: messages with ``INSERT … ON CONFLICT DO NOTHING`` on the
 idempotency key (so a repeated or racing bulk send never doubles; the loser's rows are
-stored as ``suppressed: duplicate``), their first history event, and one outbox row per
-queued message. On PostgreSQL the rows travel by ``COPY`` (into a temporary table for the
-messages, so the conflict check still applies); on SQLite by executemany.
+stored as ``suppressed: duplicate``), a history event for each one not queued (why not:
+a queued message's ``created_at`` is its ``queued`` entry, see ``messaging.api``), and one
+outbox row per queued message. On PostgreSQL the rows travel by ``COPY`` (into a temporary
+table for the messages, so the conflict check still applies); on SQLite by executemany.
 
 ``queue_message`` and this module share the decision (``rules.decide`` on the same facts),
 the sender checks and the templates; ``tests/messaging/test_bulk.py`` holds them equal.
@@ -368,8 +369,9 @@ def queue_messages(
         if new_id is None:
             continue
         order[id(row)] = Queued(new_id, row["status"], row["reasons"], row["idempotency_key"])
-        events.append(_event(row, new_id, row["_detail"], now))
-        if row["status"] == "queued":
+        if row["status"] != "queued":  # why it was not queued; queued is its created_at
+            events.append(_event(row, new_id, row["_detail"], now))
+        else:
             jobs.append(
                 {
                     "topic": SEND_TOPIC,
