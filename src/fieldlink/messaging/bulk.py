@@ -48,6 +48,23 @@ from fieldlink.outbox.models import OutboxJob
 
 CHUNK = 5000  # rows per statement / IN list
 
+MESSAGES: Table = Message.__table__  # type: ignore[assignment]
+MESSAGE_COLUMNS = [c.key for c in MESSAGES.columns if c.key != "id"]
+# A message row is a list in COPY order: id, then MESSAGE_COLUMNS; reasons as JSON text.
+Row = list[Any]
+ROW_COLUMNS = ["id", *MESSAGE_COLUMNS]
+_AT = {name: i for i, name in enumerate(ROW_COLUMNS)}
+STATUS, REASONS, KEY, DUPLICATE_OF = (
+    _AT["status"],
+    _AT["reasons"],
+    _AT["idempotency_key"],
+    _AT["duplicate_of_id"],
+)
+SEND_AFTER, COMPANY_ID = _AT["send_after"], _AT["company_id"]
+EVENT_COLUMNS = ["company_id", "message_id", "status", "detail", "at"]
+OUTBOX_COLUMNS = ["topic", "payload", "status", "attempts", "max_attempts", "run_at", "created_at"]
+DUPLICATE_JSON = json.dumps([reason("duplicate")])
+
 
 @dataclass(frozen=True)
 class Intent:
@@ -166,9 +183,14 @@ def _read_facts(
     return out
 
 
+# A decided intent: its message row, reasons (as a list) and the history detail.
+Decided = tuple[Row, list[dict[str, str]], str | None]
+assert len(ROW_COLUMNS) == 31  # the row built in _decider.decide, in this order
+
+
 def _decider(
     session: Session, company: Company, intents: Sequence[Intent], now: datetime
-) -> Callable[[Intent], dict[str, Any]]:
+) -> Callable[[Intent], Decided]:
     """Read the batch's facts (tags, suppressions, templates) and return the function that
     turns one intent into its message row (column values, status and reasons decided). It
     runs no query, so it can feed a COPY in progress.
@@ -192,7 +214,7 @@ def _decider(
         (tp, ch): notification_blocks(company, tp, ch)
         for tp, ch in {(i.touchpoint, i.channel) for i in intents}
     }
-    decided: dict[tuple[Any, ...], tuple[list[dict[str, str]], str | None]] = {}
+    decided: dict[tuple[Any, ...], tuple[list[dict[str, str]], str | None, str]] = {}
     renderers: dict[tuple[Any, ...], Renderer | str] = {}
     for it in intents:
         template_key = (
@@ -217,7 +239,7 @@ def _decider(
             )
     no_tags: frozenset[str] = frozenset()
 
-    def decide(it: Intent) -> dict[str, Any]:
+    def decide(it: Intent) -> Decided:
         # Facts only, no ORM attribute: this runs while a COPY holds the connection.
         customer_id, language, do_not_mail, do_not_service, no_promo = customers[id(it.customer)]
         method_id, value, kind, phone_type, marketing, job_notices, sms_status = methods[
@@ -257,8 +279,12 @@ def _decider(
             blocks = [{"code": r.code, "message": r.message} for r in decision.reasons]
             blocks += senders[channel]
             blocks += switched_off[(touchpoint, channel)]
-            known = decided[facts] = (blocks, ", ".join(r["code"] for r in blocks) or None)
-        reasons, detail = known
+            known = decided[facts] = (
+                blocks,
+                ", ".join(r["code"] for r in blocks) or None,
+                json.dumps(blocks),
+            )
+        reasons, detail, reasons_json = known
         renderer = renderers[(touchpoint, channel, language, it.template)]
         subject: str | None = None
         body = ""
@@ -275,43 +301,45 @@ def _decider(
         elif failed is not None:
             status, detail = "failed", failed
             reasons = [reason("template_error", failed)]
+            reasons_json = json.dumps(reasons)
         else:
             status = "queued"
         refs = it.refs
         contact = it.contact
-        return {
-            "company_id": company_id,
-            "touchpoint": touchpoint,
-            "channel": channel,
-            "to": value,
-            "customer_id": customer_id,
-            "contact_id": contacts[id(contact)][0] if contact is not None else None,
-            "contact_method_id": method_id,
-            "user_id": None,
-            "job_id": refs.job_id,
-            "appointment_id": refs.appointment_id,
-            "status_code_id": refs.status_code_id,
-            "subject_ref": refs.subject_ref,
-            "language": language,
-            "subject": subject,
-            "body": body,
-            "status": status,
-            "reasons": reasons,
-            "idempotency_key": it.idempotency_key,
-            "requested_key": it.idempotency_key,
-            "duplicate_of_id": None,
-            "provider_id": None,
-            "send_after": it.send_after,
-            "send_by": it.send_by,
-            "attempts": 0,
-            "attempt_started_at": None,
-            "last_error": None,
-            "created_at": now,
-            "updated_at": now,
-            "sent_at": None,
-            "delivered_at": None,
-            "_detail": detail,
-        }
+        row = [
+            None,  # id
+            company_id,
+            touchpoint,
+            channel,
+            value,  # to
+            customer_id,
+            contacts[id(contact)][0] if contact is not None else None,
+            method_id,
+            None,  # user_id
+            refs.job_id,
+            refs.appointment_id,
+            refs.status_code_id,
+            refs.subject_ref,
+            language,
+            subject,
+            body,
+            status,
+            reasons_json,
+            it.idempotency_key,
+            it.idempotency_key,  # requested_key
+            None,  # duplicate_of_id
+            None,  # provider_id
+            it.send_after,
+            it.send_by,
+            0,  # attempts
+            None,  # attempt_started_at
+            None,  # last_error
+            now,  # created_at
+            now,  # updated_at
+            None,  # sent_at
+            None,  # delivered_at
+        ]
+        return row, reasons, detail
 
     return decide
 
@@ -333,68 +361,68 @@ def queue_messages(
         if it.idempotency_key not in seen:
             seen.add(it.idempotency_key)
             first.append(index)
-    decided: list[dict[str, Any] | None] = [None] * len(intents)
+    decided: list[Decided | None] = [None] * len(intents)
 
-    def first_rows() -> Iterator[dict[str, Any]]:
+    def first_rows() -> Iterator[Row]:
         # Decided while the COPY streams them: PostgreSQL stores one chunk of rows as
         # Python renders the next.
         for index in first:
-            row = decided[index] = decide(intents[index])
-            yield row
+            one = decided[index] = decide(intents[index])
+            yield one[0]
 
     inserted = _copy_new_messages(connection, first_rows(), len(first))
-    rows = [
-        row if row is not None else decide(it) for row, it in zip(decided, intents, strict=True)
+    outcomes = [
+        one if one is not None else decide(it) for one, it in zip(decided, intents, strict=True)
     ]
+    notes = {id(row): (reasons, detail) for row, reasons, detail in outcomes}
+    rows = [one[0] for one in outcomes]
     fresh = [rows[index] for index in first]
     chosen = set(first)
     repeats = [row for index, row in enumerate(rows) if index not in chosen]
     existing: dict[str, int] = {}
     if inserted is None:  # some keys were taken already: insert those that are not
-        existing = _existing_keys(session, company.id, [r["idempotency_key"] for r in fresh])
-        repeats += [r for r in fresh if r["idempotency_key"] in existing]
-        fresh = [r for r in fresh if r["idempotency_key"] not in existing]
+        existing = _existing_keys(session, company.id, [r[KEY] for r in fresh])
+        repeats += [r for r in fresh if r[KEY] in existing]
+        fresh = [r for r in fresh if r[KEY] not in existing]
         inserted = _insert_messages(connection, fresh)
-    lost = [r for r in fresh if r["idempotency_key"] not in inserted]  # raced and lost
+    lost = [r for r in fresh if r[KEY] not in inserted]  # raced and lost
     existing.update(inserted)  # a key repeated within this batch points at its first row
     if lost:
-        existing.update(_existing_keys(session, company.id, [r["idempotency_key"] for r in lost]))
-    dupes = [_duplicate_of(r, existing) for r in (*repeats, *lost)]
+        existing.update(_existing_keys(session, company.id, [r[KEY] for r in lost]))
+    sources = [*repeats, *lost]
+    dupes = [_duplicate_of(r, existing) for r in sources]
     dupe_ids = _insert_plain(connection, dupes)
     order: dict[int, Queued] = {}
-    events: list[dict[str, Any]] = []
-    jobs: list[dict[str, Any]] = []
+    events: list[tuple[Any, ...]] = []
+    jobs: list[tuple[Any, ...]] = []
+    company_id = company.id
     for row in fresh:
-        new_id = inserted.get(row["idempotency_key"])
+        new_id = inserted.get(row[KEY])
         if new_id is None:
             continue
-        order[id(row)] = Queued(new_id, row["status"], row["reasons"], row["idempotency_key"])
-        if row["status"] != "queued":  # why it was not queued; queued is its created_at
-            events.append(_event(row, new_id, row["_detail"], now))
-        else:
+        status = row[STATUS]
+        reasons, detail = notes[id(row)]
+        order[id(row)] = Queued(new_id, status, reasons, row[KEY])
+        if status == "queued":
             jobs.append(
-                {
-                    "topic": SEND_TOPIC,
-                    "payload": {"message_id": new_id},
-                    "dedupe_key": None,
-                    "status": "pending",
-                    "attempts": 0,
-                    "max_attempts": 8,
-                    "run_at": row["send_after"] or now,
-                    "locked_until": None,
-                    "locked_by": None,
-                    "last_error": None,
-                    "created_at": now,
-                    "finished_at": None,
-                }
+                (
+                    SEND_TOPIC,
+                    f'{{"message_id": {new_id}}}',
+                    "pending",
+                    0,
+                    8,
+                    row[SEND_AFTER] or now,
+                    now,
+                )
             )
-    for row, new_id in zip(dupes, dupe_ids, strict=True):
-        order[id(row["_source"])] = Queued(
-            new_id, "suppressed", row["reasons"], None, row["duplicate_of_id"]
-        )
-        events.append(_event(row, new_id, f"duplicate of message {row['duplicate_of_id']}", now))
-    _copy_rows(connection, MessageEvent.__table__, events)
-    _copy_rows(connection, OutboxJob.__table__, jobs)
+        else:  # why it was not queued; a queued message's created_at is its queued entry
+            events.append((company_id, new_id, status, detail, now))
+    for source, row, new_id in zip(sources, dupes, dupe_ids, strict=True):
+        original = row[DUPLICATE_OF]
+        order[id(source)] = Queued(new_id, "suppressed", [reason("duplicate")], None, original)
+        events.append((company_id, new_id, "suppressed", f"duplicate of message {original}", now))
+    _copy_rows(connection, MessageEvent.__table__, EVENT_COLUMNS, events)
+    _copy_rows(connection, OutboxJob.__table__, OUTBOX_COLUMNS, jobs, json_at=(1,))
     result.messages = [order[id(r)] for r in rows]
     return result
 
@@ -413,39 +441,23 @@ def _existing_keys(session: Session, company_id: int, keys: Sequence[str]) -> di
     return found
 
 
-def _duplicate_of(row: dict[str, Any], existing: dict[str, int]) -> dict[str, Any]:
-    return {
-        **row,
-        "idempotency_key": None,
-        "duplicate_of_id": existing.get(row["idempotency_key"]),
-        "status": "suppressed",
-        "reasons": [reason("duplicate")],
-        "_source": row,
-    }
+def _duplicate_of(row: Row, existing: dict[str, int]) -> Row:
+    out = row.copy()
+    out[0] = out[KEY] = None
+    out[DUPLICATE_OF] = existing.get(row[KEY])
+    out[STATUS], out[REASONS] = "suppressed", DUPLICATE_JSON
+    return out
 
 
-def _event(
-    row: dict[str, Any], message_id: int, detail: str | None, now: datetime
-) -> dict[str, Any]:
-    return {
-        "company_id": row["company_id"],
-        "message_id": message_id,
-        "status": row["status"],
-        "detail": detail,
-        "at": now,
-    }
-
-
-MESSAGES: Table = Message.__table__  # type: ignore[assignment]
-MESSAGE_COLUMNS = [c.key for c in MESSAGES.columns if c.key != "id"]
-
-
-def _values(row: dict[str, Any]) -> dict[str, Any]:
-    return {k: row[k] for k in MESSAGE_COLUMNS}
+def _values(row: Row) -> dict[str, Any]:
+    """A row as the column values an INSERT takes (reasons as a list, not JSON text)."""
+    values = dict(zip(MESSAGE_COLUMNS, row[1:], strict=True))
+    values["reasons"] = json.loads(values["reasons"])
+    return values
 
 
 def _copy_new_messages(
-    connection: Connection, rows: Iterator[dict[str, Any]], count: int
+    connection: Connection, rows: Iterator[Row], count: int
 ) -> dict[str, int] | None:
     """PostgreSQL's fast path for keys never used before (a first send): ids drawn from the
     sequence in one query, rows by COPY as ``rows`` yields them. If any key is taken (a
@@ -464,14 +476,14 @@ def _copy_new_messages(
     )
     keys: dict[str, int] = {}
 
-    def numbered() -> Iterator[dict[str, Any]]:
+    def numbered() -> Iterator[Row]:
         for row in rows:
-            row["id"] = keys[row["idempotency_key"]] = next(ids)
+            row[0] = keys[row[KEY]] = next(ids)
             yield row
 
     savepoint = connection.begin_nested()
     try:
-        _copy_pg(connection, "messages", ["id", *MESSAGE_COLUMNS], numbered())
+        _copy_pg(connection, "messages", ROW_COLUMNS, numbered())
     except UniqueViolation:
         savepoint.rollback()
         return None
@@ -479,7 +491,7 @@ def _copy_new_messages(
     return keys
 
 
-def _insert_messages(connection: Connection, rows: list[dict[str, Any]]) -> dict[str, int]:
+def _insert_messages(connection: Connection, rows: list[Row]) -> dict[str, int]:
     """Insert rows whose key is not taken; ``{idempotency_key: id}`` of those inserted."""
     if not rows:
         return {}
@@ -500,7 +512,7 @@ def _insert_messages(connection: Connection, rows: list[dict[str, Any]]) -> dict
     return found
 
 
-def _insert_messages_pg(connection: Connection, rows: list[dict[str, Any]]) -> dict[str, int]:
+def _insert_messages_pg(connection: Connection, rows: list[Row]) -> dict[str, int]:
     """COPY into a temporary table, then one INSERT … SELECT … ON CONFLICT DO NOTHING."""
     connection.execute(
         text(
@@ -509,7 +521,7 @@ def _insert_messages_pg(connection: Connection, rows: list[dict[str, Any]]) -> d
         )
     )
     connection.execute(text("TRUNCATE bulk_messages"))
-    _copy_pg(connection, "bulk_messages", MESSAGE_COLUMNS, (_values(r) for r in rows))
+    _copy_pg(connection, "bulk_messages", MESSAGE_COLUMNS, (r[1:] for r in rows))
     cols = ", ".join(f'"{c}"' for c in MESSAGE_COLUMNS)
     inserted = connection.execute(
         text(
@@ -523,7 +535,7 @@ def _insert_messages_pg(connection: Connection, rows: list[dict[str, Any]]) -> d
     return found
 
 
-def _insert_plain(connection: Connection, rows: list[dict[str, Any]]) -> list[int]:
+def _insert_plain(connection: Connection, rows: list[Row]) -> list[int]:
     """Insert rows with no key (the duplicates' records), ids in the rows' order."""
     ids: list[int] = []
     for row in rows:  # rare: only repeats and lost races come here
@@ -533,37 +545,35 @@ def _insert_plain(connection: Connection, rows: list[dict[str, Any]]) -> list[in
     return ids
 
 
-def _copy_rows(connection: Connection, table: Any, rows: list[dict[str, Any]]) -> None:
+def _copy_rows(
+    connection: Connection,
+    table: Any,
+    columns: list[str],
+    rows: list[tuple[Any, ...]],
+    json_at: tuple[int, ...] = (),
+) -> None:
+    """Rows (tuples in ``columns`` order, JSON columns at ``json_at`` as text) into table."""
     if not rows:
         return
     if connection.dialect.name == "postgresql":
-        columns = list(rows[0])
         _copy_pg(connection, table.name, columns, rows)
         return
     for chunk in _chunks(rows, 1000):
-        connection.execute(insert(table), list(chunk))
+        values = [dict(zip(columns, row, strict=True)) for row in chunk]
+        for value in values:
+            for i in json_at:
+                value[columns[i]] = json.loads(value[columns[i]])
+        connection.execute(insert(table), values)
 
 
 def _copy_pg(
-    connection: Connection, table: str, columns: list[str], rows: Iterable[dict[str, Any]]
+    connection: Connection, table: str, columns: list[str], rows: Iterable[Sequence[Any]]
 ) -> None:
+    """COPY rows (sequences in ``columns`` order, ready as they are) into table."""
     raw = connection.connection.driver_connection
     assert raw is not None
     cols = ", ".join(f'"{c}"' for c in columns)
-    values = itemgetter(*columns)
-    json_at = [i for i, c in enumerate(columns) if c in ("reasons", "payload")]
-    dumped: dict[int, tuple[Any, str]] = {}  # the rows of one decision share its reasons
-
-    def as_json(value: Any) -> str:
-        known = dumped.get(id(value))
-        if known is None or known[0] is not value:
-            known = dumped[id(value)] = (value, json.dumps(value))
-        return known[1]
-
     with raw.cursor() as cursor, cursor.copy(f"COPY {table} ({cols}) FROM STDIN") as copy:
         write = copy.write_row
         for row in rows:
-            out = list(values(row))
-            for i in json_at:
-                out[i] = as_json(out[i])
-            write(out)
+            write(row)
