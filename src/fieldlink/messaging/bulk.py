@@ -465,14 +465,14 @@ def _copy_new_messages(
     conflict-checking path."""
     if not count or connection.dialect.name != "postgresql":
         return None
-    ids = iter(
+    ids = iter(  # one array value, not a result row per id
         connection.execute(
             text(
-                "SELECT nextval(pg_get_serial_sequence('messages', 'id')) "
-                "FROM generate_series(1, :n)"
+                "SELECT array(SELECT nextval(pg_get_serial_sequence('messages', 'id')) "
+                "FROM generate_series(1, :n))"
             ),
             {"n": count},
-        ).scalars()
+        ).scalar_one()
     )
     keys: dict[str, int] = {}
 
