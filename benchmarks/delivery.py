@@ -36,6 +36,7 @@ from base64 import b64encode
 
 from sqlalchemy import func, select, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
 
 from fieldlink.accounts.models import Company
 from fieldlink.config import normalise_database_url
@@ -127,6 +128,31 @@ def seed_recipients(url: str, n: int, channel: str) -> int:
 
 
 QUEUE_SECONDS: list[float] = []  # time inside queue_messages + commit, per batch
+# CPU seconds of that same time: this process, and its PostgreSQL backend (from /proc, so
+# only when the server runs on this machine). They survive a loaded machine; rates don't.
+QUEUE_CPU = {"python": 0.0, "postgres": 0.0}
+
+
+class EnqueueCpu:
+    """Adds the CPU that this process and the session's PostgreSQL backend use inside the
+    block to ``QUEUE_CPU``. The backend is asked its pid on entry (the pool may hand out
+    another connection after a commit)."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def __enter__(self) -> EnqueueCpu:
+        self.backend = 0
+        if self.session.get_bind().dialect.name == "postgresql":
+            self.backend = int(self.session.scalar(text("SELECT pg_backend_pid()")) or 0)
+        self.backend_cpu = cpu_seconds(self.backend) if self.backend else 0.0
+        self.python_cpu = time.process_time()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        QUEUE_CPU["python"] += time.process_time() - self.python_cpu
+        if self.backend:
+            QUEUE_CPU["postgres"] += cpu_seconds(self.backend) - self.backend_cpu
 
 
 def enqueue_bulk(url: str, company_id: int, channel: str, batch: int = 5000) -> tuple[int, float]:
@@ -139,6 +165,7 @@ def enqueue_bulk(url: str, company_id: int, channel: str, batch: int = 5000) -> 
     start = time.perf_counter()
     count = 0
     QUEUE_SECONDS.clear()
+    QUEUE_CPU.update(python=0.0, postgres=0.0)
     with factory() as session:
         company = session.get(Company, company_id)
         assert company is not None
@@ -169,10 +196,11 @@ def enqueue_bulk(url: str, company_id: int, channel: str, batch: int = 5000) -> 
                 )
                 for customer, contact, method in rows
             ]
-            t0 = time.perf_counter()
-            queue_messages(session, company=company, intents=intents, now=utcnow())
-            session.commit()
-            QUEUE_SECONDS.append(time.perf_counter() - t0)
+            with EnqueueCpu(session):
+                t0 = time.perf_counter()
+                queue_messages(session, company=company, intents=intents, now=utcnow())
+                session.commit()
+                QUEUE_SECONDS.append(time.perf_counter() - t0)
             session.expunge_all()
             company = session.get(Company, company_id)
             assert company is not None
@@ -234,6 +262,7 @@ def enqueue_reminders(url: str, company_id: int, channel: str) -> tuple[int, flo
     links = LinkMaker(base_url="https://engage.example", secret="bench-secret")
     count = 0
     QUEUE_SECONDS.clear()
+    QUEUE_CPU.update(python=0.0, postgres=0.0)
     start = time.perf_counter()
     with factory() as session:
         first, last = session.execute(
@@ -243,20 +272,21 @@ def enqueue_reminders(url: str, company_id: int, channel: str) -> tuple[int, flo
         while day <= last:
             company = session.get(Company, company_id)
             assert company is not None
-            result, _ = remind_appointments(
-                session,
-                company=company,
-                start=day,
-                end=day + timedelta(days=1),
-                status=None,
-                technician_id=None,
-                appointment_ids=None,
-                roles=(),
-                channels=(channel,),
-                links=links,
-                now=utcnow(),
-            )
-            session.commit()
+            with EnqueueCpu(session):
+                result, _ = remind_appointments(
+                    session,
+                    company=company,
+                    start=day,
+                    end=day + timedelta(days=1),
+                    status=None,
+                    technician_id=None,
+                    appointment_ids=None,
+                    roles=(),
+                    channels=(channel,),
+                    links=links,
+                    now=utcnow(),
+                )
+                session.commit()
             session.expunge_all()
             count += len(result.message_ids)
             day += timedelta(days=1)
@@ -499,6 +529,14 @@ def main() -> None:
         print(
             f"  of which queue_messages + commit (recipients already loaded): {queued_s:.2f} s "
             f"= {count / queued_s:,.0f} messages/s",
+            flush=True,
+        )
+    if QUEUE_CPU["python"]:
+        within = "queue_messages + commit" if QUEUE_SECONDS else "remind_appointments + commit"
+        print(
+            f"  cpu per message in {within}: python {QUEUE_CPU['python'] / count * 1e6:.0f} µs, "
+            f"postgres backend {QUEUE_CPU['postgres'] / count * 1e6:.0f} µs "
+            f"(load average {os.getloadavg()[0]:.1f})",
             flush=True,
         )
     if args.no_drain:

@@ -100,3 +100,22 @@ def test_dict_variables_named_like_dict_methods_still_resolve_as_before() -> Non
     source = "{{ job.id }} {{ job.items is callable }}"
     assert render(None, source, variables, channel="sms").body == "7 True"
     assert Renderer(None, source, channel="sms").render(variables) == (None, "7 True")
+
+
+@pytest.mark.parametrize("channel", ["sms", "email"])
+def test_a_bulk_renderer_reusing_texts_still_personalises_each_one(channel: str) -> None:
+    """A bulk Renderer gives an earlier text again when the variables the template names
+    are the very same objects; anything else is rendered afresh."""
+    subject, body = DEFAULTS[("service_reminder", channel)]
+    shared = sample_variables()
+    renderer = Renderer(subject, body, channel=channel)
+    people = ["Ann Lee", "Bo Diaz", "Ann Lee", "Cy Park"]
+    variables = [{**shared, "contact": {"name": n, "first_name": n.split()[0]}} for n in people]
+    variables.append({**shared, "company": {**shared["company"], "name": "Other Co"}})
+    for v in variables * 2:
+        one = render(subject, body, v, channel=channel)
+        assert renderer.render(v) == (one.subject, one.body)
+    if channel == "email":
+        assert len({renderer.render(v)[1] for v in variables}) == 4  # Ann twice, Other Co
+    else:  # a reminder text names no contact: one text per company
+        assert len({renderer.render(v)[1] for v in variables}) == 2

@@ -6,11 +6,12 @@ template that fails to render with the sample data is refused when saved, not at
 
 from __future__ import annotations
 
+import operator
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Literal, get_args
 
-from jinja2 import StrictUndefined, Template, TemplateError
+from jinja2 import StrictUndefined, Template, TemplateError, meta
 from jinja2.runtime import new_context
 from jinja2.sandbox import SandboxedEnvironment
 
@@ -366,6 +367,12 @@ class Renderer:
     of the cost: a plain-dict Jinja context instead of one merged from a ``ChainMap`` per
     call. On any error it renders again through :func:`render`, so a failing template
     raises exactly the ``TemplateInvalid`` a single send would.
+
+    A render depends only on the variables the template names: when those are the very
+    same objects as in an earlier render (a bulk send shares the company, job and
+    appointment variables among a visit's recipients, and a text names no contact), the
+    earlier text is given again. Callers must not change variables between renders of one
+    Renderer (a bulk send builds them all first).
     """
 
     def __init__(self, subject: str | None, body: str, *, channel: str) -> None:
@@ -380,10 +387,26 @@ class Renderer:
                 template = _compile(source)
                 compiled.append((template, dict(template.globals)))
             self._parts = compiled
+            self._names: tuple[str, ...] = _names_used(body, subject)
         except Exception:  # render() below names the error, as a single send does
             self._parts = None
+        # id()s of the named values -> (those values, kept so the ids stay theirs; text)
+        self._done: dict[tuple[int, ...], tuple[list[Any], tuple[str | None, str]]] = {}
 
     def render(self, variables: dict[str, Any]) -> tuple[str | None, str]:
+        if self._parts is None:
+            out = render(self.subject, self.body, variables, channel=self.channel)
+            return out.subject, out.body
+        values = [variables.get(name, _ABSENT) for name in self._names]
+        key = tuple(map(id, values))
+        done = self._done.get(key)
+        if done is not None and all(map(operator.is_, done[0], values)):
+            return done[1]
+        texts = self._render(variables)
+        self._done[key] = (values, texts)
+        return texts
+
+    def _render(self, variables: dict[str, Any]) -> tuple[str | None, str]:
         if self._parts is not None:
             try:
                 texts = [_generate(t, g, variables) for t, g in self._parts]
@@ -397,6 +420,18 @@ class Renderer:
                 return " ".join(subject.split()), body
         out = render(self.subject, self.body, variables, channel=self.channel)
         return out.subject, out.body
+
+
+_ABSENT = object()
+
+
+@lru_cache(maxsize=512)
+def _names_used(body: str, subject: str | None) -> tuple[str, ...]:
+    """The variables a template pair looks up (top-level names)."""
+    names = meta.find_undeclared_variables(_ENV.parse(body))
+    if subject is not None:
+        names |= meta.find_undeclared_variables(_ENV.parse(subject))
+    return tuple(sorted(names))
 
 
 def _generate(template: Template, globals_: dict[str, Any], variables: dict[str, Any]) -> str:
