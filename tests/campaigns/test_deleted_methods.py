@@ -36,8 +36,9 @@ def _assert_never_sent(shop: Shop, customer: Customer, campaign: dict[str, Any])
     assert [r["code"] for r in entry["reasons"]] == ["no_recipient"]
     assert entry["contact_method_id"] is None
     detail = shop.api.get(f"/v1/messages/{entry['id']}").json()
-    assert [h["status"] for h in detail["history"]] == ["suppressed"]
-    assert "contact method was deleted" in detail["history"][0]["detail"]
+    # 'queued' at creation (derived from created_at), then why it was not sent
+    assert [h["status"] for h in detail["history"]] == ["queued", "suppressed"]
+    assert "contact method was deleted" in detail["history"][1]["detail"]
     report = shop.api.get(f"/v1/campaigns/{campaign['id']}/report").json()
     assert report["sent"] == 0 and report["suppressed"] == {"no_recipient": 1}
 
@@ -82,7 +83,7 @@ def test_deleting_a_method_after_delivery_keeps_the_sent_message(shop: Shop) -> 
     [message] = campaign_messages(shop)
     assert message.status == "sent" and message.contact_method_id is None
     detail = shop.api.get(f"/v1/messages/{message.id}").json()
-    assert [h["status"] for h in detail["history"]] == ["sending", "sent"]
+    assert [h["status"] for h in detail["history"]] == ["queued", "sending", "sent"]
 
 
 def test_export_keeps_the_messages_of_a_deleted_method(shop: Shop) -> None:
@@ -99,3 +100,20 @@ def test_export_keeps_the_messages_of_a_deleted_method(shop: Shop) -> None:
     assert {e["status"] for e in data["message_events"]} == {"sending", "sent"}
     assert all(e["message_id"] == message["id"] for e in data["message_events"])
     assert shop.session.get(Message, message["id"]) is not None
+
+
+def test_a_customer_erased_while_their_message_is_sending_is_not_sent(shop: Shop) -> None:
+    """Erasure clears the address of a message a worker had begun (``sending``, e.g. the
+    worker died mid-batch); its retry must not treat the address-less message as a staff
+    notice and crash or send: it is ``no_recipient``."""
+    customer, _method, _campaign = _queued(shop)
+    [message] = campaign_messages(shop)
+    message.status = "sending"
+    shop.session.commit()
+    r = shop.api.post(f"/v1/customers/{customer.id}/erase")
+    assert r.status_code == 200, r.text
+    shop.run_worker()
+    assert shop.mail.sent == []
+    [message] = campaign_messages(shop)
+    assert message.status == "suppressed"
+    assert [r["code"] for r in message.reasons] == ["no_recipient"]

@@ -391,6 +391,8 @@ def _blocks_now(
     batch's preloaded facts."""
     row, company = item.row, item.company
     blocks = sender_blocks(company, row.channel)
+    if not row.to:  # erasure cleared the address of a message already begun (sending)
+        return [*blocks, reason("no_recipient", "the recipient's address was erased")]
     if row.contact_method_id is None or row.customer_id is None:
         return blocks  # a staff notice or a conversation reply: sent to `to`
     method, customer = item.method, item.customer
