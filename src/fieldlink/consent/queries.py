@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, any_, func, literal, or_, select
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from fieldlink.accounts.models import Company
@@ -27,7 +26,7 @@ from fieldlink.consent.rules import (
     decide,
 )
 from fieldlink.customers.models import ContactMethod, Customer, CustomerTag, Location
-from fieldlink.db import get_scoped
+from fieldlink.db import any_of, get_scoped
 
 
 @dataclass(frozen=True)
@@ -59,18 +58,6 @@ def company_consent(company: Company) -> CompanyConsent:
 def customer_facts(session: Session, customer: Customer) -> CustomerFacts:
     tags = session.scalars(select(CustomerTag.tag).where(CustomerTag.customer_id == customer.id))
     return customer_facts_from(customer, frozenset(tags))
-
-
-def any_of(session: Session, column: Any, values: Sequence[Any]) -> ColumnElement[bool]:
-    """``column IN values`` for a long list: on PostgreSQL one array parameter
-    (``= ANY(:values)``), since 5,000 separate parameters cost more to bind and parse than
-    the query takes to run; elsewhere an ordinary IN list."""
-    clause: ColumnElement[bool]
-    if session.get_bind().dialect.name == "postgresql":
-        clause = column == any_(literal(list(values), ARRAY(column.type)))
-    else:
-        clause = column.in_(values)
-    return clause
 
 
 def tags_of(session: Session, customer_ids: Iterable[int]) -> dict[int, frozenset[str]]:

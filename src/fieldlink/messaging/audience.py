@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from fieldlink.consent.queries import any_of
 from fieldlink.customers.models import Contact, ContactMethod
+from fieldlink.db import any_of
 from fieldlink.errors import ValidationFailed
 from fieldlink.validation import normalise_email
 

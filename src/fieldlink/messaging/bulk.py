@@ -31,8 +31,9 @@ from sqlalchemy.orm import Session
 from fieldlink.accounts.models import Company
 from fieldlink.consent import rules
 from fieldlink.consent.models import Suppression
-from fieldlink.consent.queries import any_of, company_consent, tags_of
+from fieldlink.consent.queries import company_consent, tags_of
 from fieldlink.customers.models import Contact, ContactMethod, Customer
+from fieldlink.db import any_of
 from fieldlink.messaging.models import Message, MessageEvent
 from fieldlink.messaging.reasons import reason
 from fieldlink.messaging.service import (

@@ -29,9 +29,10 @@ from fieldlink.channels.registry import Channels, current
 from fieldlink.consent import rules
 from fieldlink.consent.changes import set_marketing_sms_status
 from fieldlink.consent.models import Suppression
-from fieldlink.consent.queries import any_of, company_consent, tags_of
+from fieldlink.consent.queries import company_consent, tags_of
 from fieldlink.consent.rules import CompanyConsent
 from fieldlink.customers.models import ContactMethod, Customer
+from fieldlink.db import any_of
 from fieldlink.messaging.layout import email_html
 from fieldlink.messaging.models import Message, MessageEvent
 from fieldlink.messaging.reasons import reason

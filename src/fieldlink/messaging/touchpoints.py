@@ -17,8 +17,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from fieldlink.accounts.models import Company, User
-from fieldlink.consent.queries import any_of
 from fieldlink.customers.models import Customer, Location
+from fieldlink.db import any_of
 from fieldlink.jobs.models import Appointment, AppointmentTechnician, Job, StatusCode
 from fieldlink.links.tokens import LinkMaker
 from fieldlink.messaging.audience import Known, Target, read_contacts, resolve

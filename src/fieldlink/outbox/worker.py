@@ -23,11 +23,10 @@ from datetime import datetime, timedelta
 from types import FrameType
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Integer, Table, and_, any_, literal, or_, select, update
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import Table, and_, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from fieldlink.db import utcnow
+from fieldlink.db import any_of, utcnow
 from fieldlink.outbox.models import OutboxJob
 from fieldlink.outbox.registry import (
     BatchContext,
@@ -49,14 +48,6 @@ class WorkerConfig:
     poll_interval: float = 0.5
     backoff_base: float = 5.0
     backoff_cap: float = 3600.0
-
-
-def _ids_in(session: Session, column: Any, ids: list[int]) -> ColumnElement[bool]:
-    """``column IN ids``; on PostgreSQL one array parameter (``= ANY(:ids)``): one bind and
-    one cached plan whatever the batch size, where an IN list is a parameter per id."""
-    if session.get_bind().dialect.name == "postgresql":
-        return column == any_(literal(ids, ARRAY(Integer)))  # type: ignore[no-any-return]
-    return column.in_(ids)  # type: ignore[no-any-return]
 
 
 def backoff_delay(attempts: int, *, base: float, cap: float, rng: random.Random) -> float:
@@ -237,7 +228,7 @@ class Worker:
                 t = cast(Table, OutboxJob.__table__)  # Core: no ORM session sync to evaluate
                 session.execute(
                     update(t)
-                    .where(_ids_in(session, t.c.id, done), t.c.locked_by == self.name)
+                    .where(any_of(session, t.c.id, done), t.c.locked_by == self.name)
                     .values(
                         status="done", finished_at=self.clock(), locked_until=None, last_error=None
                     )
