@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, fields
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import bindparam, select, text
 from sqlalchemy.orm import Session
@@ -116,9 +118,9 @@ def settle_sms_receipt(
     Everything else — no or an unknown reference, a repeat or late receipt, a carrier
     opt-out (error 21610, which changes consent) — takes :func:`apply_sms_receipt` itself.
     """
-    status = _STATUS.get(provider_status.lower())
-    message_id = _reference_id(reference)
-    if status is not None and message_id is not None and error_code != "21610":
+    fast = _fast_path(reference, provider_status, error_code)
+    if fast is not None:
+        message_id, status = fast
         params = {
             "id": message_id,
             "status": status,
@@ -130,9 +132,7 @@ def settle_sms_receipt(
         if company_id is not None:
             detail = _detail(provider_status, error_code)
             session.execute(_HISTORY, {**params, "company_id": company_id, "detail": detail})
-            loaded = session.identity_map.get(identity_key(Message, message_id))
-            if loaded is not None:  # the session knew the row: it must not act on the old one
-                session.expire(loaded)
+            _expire_loaded(session, [message_id])
             return
     apply_sms_receipt(
         session,
@@ -153,6 +153,10 @@ class SmsReceipt:
     provider_status: str
     error_code: str | None
     now: datetime
+
+    def as_kwargs(self) -> dict[str, Any]:
+        """The receipt as the keyword arguments of :func:`apply_sms_receipt`."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
 # A burst of receipts on PostgreSQL: the forward moves of every receipt carrying our
@@ -185,60 +189,58 @@ def settle_sms_receipts(session: Session, receipts: list[SmsReceipt]) -> list[No
     bind = session.get_bind()
     if len(receipts) < 2 or bind.dialect.name != "postgresql":
         for receipt in receipts:
-            settle_sms_receipt(
-                session,
-                reference=receipt.reference,
-                provider_id=receipt.provider_id,
-                provider_status=receipt.provider_status,
-                error_code=receipt.error_code,
-                now=receipt.now,
-            )
+            settle_sms_receipt(session, **receipt.as_kwargs())
         return [None] * len(receipts)
-    fast: dict[int, SmsReceipt] = {}
+    fast: dict[int, tuple[str, SmsReceipt]] = {}
     for receipt in receipts:
-        message_id = _reference_id(receipt.reference)
-        status = _STATUS.get(receipt.provider_status.lower())
-        if (
-            message_id is not None
-            and status is not None
-            and receipt.error_code != "21610"
-            and message_id not in fast
-        ):
-            fast[message_id] = receipt
+        found = _fast_path(receipt.reference, receipt.provider_status, receipt.error_code)
+        if found is not None and found[0] not in fast:
+            fast[found[0]] = (found[1], receipt)
     moved: set[int] = set()
     if fast:
-        items = list(fast.items())
-        statuses = [_STATUS[r.provider_status.lower()] for _, r in items]
+        items = [(message_id, status, r) for message_id, (status, r) in fast.items()]
         moved = set(
             session.execute(
                 _BULK_SETTLE,
                 {
-                    "ids": [message_id for message_id, _ in items],
-                    "statuses": statuses,
-                    "provider_ids": [r.provider_id or None for _, r in items],
-                    "ranks": [_RANK[status] for status in statuses],
-                    "nows": [r.now for _, r in items],
-                    "details": [_detail(r.provider_status, r.error_code) for _, r in items],
+                    "ids": [message_id for message_id, _, _ in items],
+                    "statuses": [status for _, status, _ in items],
+                    "provider_ids": [r.provider_id or None for _, _, r in items],
+                    "ranks": [_RANK[status] for _, status, _ in items],
+                    "nows": [r.now for _, _, r in items],
+                    "details": [_detail(r.provider_status, r.error_code) for _, _, r in items],
                 },
             ).scalars()
         )
-        if session.identity_map:  # the session knew some rows: it must not act on old ones
-            for message_id in moved:
-                loaded = session.identity_map.get(identity_key(Message, message_id))
-                if loaded is not None:
-                    session.expire(loaded)
-    done = {id(fast[message_id]) for message_id in moved}
+        _expire_loaded(session, moved)
+    done = {id(fast[message_id][1]) for message_id in moved}
     for receipt in receipts:
         if id(receipt) not in done:
-            apply_sms_receipt(
-                session,
-                reference=receipt.reference,
-                provider_id=receipt.provider_id,
-                provider_status=receipt.provider_status,
-                error_code=receipt.error_code,
-                now=receipt.now,
-            )
+            apply_sms_receipt(session, **receipt.as_kwargs())
     return [None] * len(receipts)
+
+
+def _fast_path(
+    reference: str | None, provider_status: str, error_code: str | None
+) -> tuple[int, str] | None:
+    """(our message id, its new status) when a receipt can be settled by one UPDATE: it
+    carries our reference and a known status, and is not a carrier opt-out (error 21610,
+    which changes consent and takes :func:`apply_sms_receipt`)."""
+    status = _STATUS.get(provider_status.lower())
+    message_id = _reference_id(reference)
+    if status is None or message_id is None or error_code == "21610":
+        return None
+    return message_id, status
+
+
+def _expire_loaded(session: Session, message_ids: Iterable[int]) -> None:
+    """Rows moved by SQL that the session had loaded: it must not act on the old values."""
+    if not session.identity_map:
+        return
+    for message_id in message_ids:
+        loaded = session.identity_map.get(identity_key(Message, message_id))
+        if loaded is not None:
+            session.expire(loaded)
 
 
 def _detail(provider_status: str, error_code: str | None) -> str:
