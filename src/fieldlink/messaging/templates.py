@@ -407,19 +407,18 @@ class Renderer:
         return texts
 
     def _render(self, variables: dict[str, Any]) -> tuple[str | None, str]:
-        if self._parts is not None:
-            try:
-                texts = [_generate(t, g, variables) for t, g in self._parts]
-            except Exception:  # the slow path below raises the error a single send gives
-                pass
-            else:
-                body = texts[-1]
-                if self.channel == "sms":
-                    return None, body
-                subject = texts[0] if len(texts) == 2 else ""
-                return " ".join(subject.split()), body
-        out = render(self.subject, self.body, variables, channel=self.channel)
-        return out.subject, out.body
+        """A render from the compiled parts (``render`` sends uncompiled ones elsewhere)."""
+        assert self._parts is not None
+        try:
+            texts = [_generate(t, g, variables) for t, g in self._parts]
+        except Exception:  # the slow path raises the error a single send gives
+            out = render(self.subject, self.body, variables, channel=self.channel)
+            return out.subject, out.body
+        body = texts[-1]
+        if self.channel == "sms":
+            return None, body
+        subject = texts[0] if len(texts) == 2 else ""
+        return " ".join(subject.split()), body
 
 
 _ABSENT = object()
