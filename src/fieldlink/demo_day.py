@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -47,7 +48,11 @@ def play_service_day(
             .order_by(Appointment.window_start, Appointment.id)
         )
     )
-    tomorrow = [a for a in appointments if a.window_start.date() > now.date()]
+    # Days in the company's time zone, as the demo seeded them: in UTC, from midnight UTC
+    # until the company's midnight, "tomorrow's" visits fell on today's UTC date.
+    zone = ZoneInfo(company.time_zone)
+    local_today = now.astimezone(zone).date()
+    tomorrow = [a for a in appointments if a.window_start.astimezone(zone).date() > local_today]
     today = [a for a in appointments if a not in tomorrow]
     for appt in tomorrow:
         touchpoints.confirm(session, company=company, appointment=appt, links=links, now=now)
