@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from fieldlink.jobs.models import Payment, PaymentMethod
+from fieldlink.jobs.rules import looks_like_card_number
 from fieldlink.links.tokens import LinkMaker
 from fieldlink.messaging.models import Message
 from fieldlink.payments import (
@@ -19,6 +20,7 @@ from fieldlink.payments import (
     PaymentRefused,
     ProcessorUnavailable,
     pay_invoice,
+    sandbox,
 )
 from fieldlink.payments.sandbox import TestProcessor
 from tests.conftest import Tenant
@@ -193,6 +195,30 @@ def test_a_charge_whose_commit_failed_is_recorded_by_the_retry_without_a_second_
     assert again.payment.processor_ref == ref
     assert TestProcessor.calls.count(key) == 2  # asked twice, one charge (the same ref)
     assert [p.status for p in _payments(session, visit)] == ["succeeded"]
+
+
+def test_a_test_processor_reference_never_looks_like_a_card_number(
+    session: Session, visit: Visit, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Random hex is all digits about once in 280 draws of 12: such a saved card's
+    reference was refused as a card number, and the saved-card payment failed."""
+    monkeypatch.setattr(sandbox.secrets, "token_hex", lambda n: "4" * (2 * n))
+    processor = TestProcessor()
+    customer_ref = processor.create_customer(name=visit.customer.name)
+    card = processor.attach_method(customer_ref=customer_ref, token_or_method="tok_mastercard")
+    assert not looks_like_card_number(customer_ref) and not looks_like_card_number(card.ref)
+    outcome = pay_invoice(
+        session,
+        invoice=visit.invoice,
+        amount=Decimal("289.00"),
+        token_or_method=card.ref,
+        idempotency_key=f"pay:invoice:{visit.invoice.id}:digits",
+        processor=processor,
+        links=LINKS,
+        now=NOW,
+        customer_ref=customer_ref,
+    )
+    assert outcome.status == "paid"
 
 
 def test_a_saved_card_pays_and_is_linked_to_the_payment(session: Session, visit: Visit) -> None:
