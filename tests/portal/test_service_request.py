@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from fieldlink.accounts.models import User
 from fieldlink.jobs.models import Appointment, Job
 from fieldlink.messaging.models import Message
+from fieldlink.portal import pages
 from fieldlink.portal.models import PortalServiceRequest
 from tests.conftest import Tenant
 from tests.portal.helpers import Seed, logged_in, post_form, seed, set_portal
@@ -105,6 +106,23 @@ def test_bad_request_form_is_shown_again_with_the_reason(
     assert response.status_code == 422  # type: ignore[attr-defined]
     assert message in response.text  # type: ignore[attr-defined]
     assert session.scalar(select(PortalServiceRequest)) is None
+
+
+def test_today_in_the_companys_time_zone_is_not_in_the_past(
+    client: TestClient, session: Session, s: Seed, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """At 20:00 in New York the UTC date is already tomorrow: a customer asking for a visit
+    today (their today, and the company's) was told the date was in the past."""
+    monkeypatch.setattr(pages, "utcnow", lambda: datetime(2026, 12, 8, 1, 0, tzinfo=UTC))
+    web = logged_in(client, s)
+    data = {"location_id": s.home.id, "description": "Fix it", "preferred_date": "2026-12-07"}
+    response = _request(web, s, **data)
+    assert response.status_code == 303  # type: ignore[attr-defined]
+    request = session.scalar(select(PortalServiceRequest))
+    assert request is not None and request.preferred_date == date(2026, 12, 7)
+    yesterday = _request(web, s, **{**data, "preferred_date": "2026-12-06"})
+    assert yesterday.status_code == 422  # type: ignore[attr-defined]
+    assert "today or a later date" in yesterday.text  # type: ignore[attr-defined]
 
 
 def test_new_address_when_the_field_is_on(client: TestClient, session: Session, s: Seed) -> None:

@@ -45,6 +45,11 @@ def parse_date(value: str | None) -> date | None:
         return None
 
 
+def company_today(portal: Portal) -> date:
+    """Today in the company's time zone (in UTC, a New York evening is already tomorrow)."""
+    return utcnow().astimezone(ZoneInfo(portal.company.time_zone)).date()
+
+
 def local_date(portal: Portal, moment: datetime | None) -> str:
     if moment is None:
         return ""
@@ -173,7 +178,7 @@ async def service_request_submit(
     preferred = parse_date(text("preferred_date")) if s.show_schedule_date else None
     if s.show_schedule_date and text("preferred_date") and preferred is None:
         errors["preferred_date"] = "date"
-    elif preferred is not None and preferred < utcnow().date():
+    elif preferred is not None and preferred < company_today(portal):
         errors["preferred_date"] = "past"
     schedule_type = text("schedule_type") if s.show_schedule_type else ""
     if schedule_type and schedule_type not in SCHEDULE_TYPES:
