@@ -12,6 +12,12 @@ the Lua script): inbound texts each carry a new MessageSid, status callbacks eac
 different sent message. After each run the database is counted: every accepted webhook
 must be recorded. ``FIELDLINK_BENCH_DATABASE_URL`` is the admin URL (default
 postgresql://postgres@127.0.0.1/postgres).
+
+Inbound texts are a mix: ``--keywords`` percent of them are STOP or START (applied and
+answered by the webhook itself), the rest ordinary replies, which the webhook records for a
+worker. "recorded" counts both (texts threaded plus texts queued for threading). After the
+load, ``fieldlink worker`` processes are started and the rate at which they thread the
+backlog is measured for ``--drain-seconds`` (``--drain-workers`` processes).
 """
 
 from __future__ import annotations
@@ -122,7 +128,17 @@ class Result:
     wrk_cpu_ms: float
 
 
-def signed_requests(kind: str, base_url: str, start: int, n: int) -> list[str]:
+def inbound_body(i: int, keywords: float) -> str:
+    """The i-th inbound text: ``keywords`` percent are STOP or START in turn, spread evenly."""
+    every = round(100 / keywords) if keywords > 0 else 0
+    if every and i % every == 0:
+        return "STOP" if (i // every) % 2 == 0 else "START"
+    return "Running about 10 minutes late, gate code 1234"
+
+
+def signed_requests(
+    kind: str, base_url: str, start: int, n: int, keywords: float = 0.0
+) -> list[str]:
     """``n`` distinct signed posts, one ``path<TAB>signature<TAB>body`` line each."""
     out = []
     for i in range(start, start + n):
@@ -131,7 +147,7 @@ def signed_requests(kind: str, base_url: str, start: int, n: int) -> list[str]:
             form = {
                 "From": f"+1984555{i % PHONES:04d}",
                 "To": NUMBER,
-                "Body": "Running about 10 minutes late, gate code 1234",
+                "Body": inbound_body(i, keywords),
                 "MessageSid": f"SMbench{i:010d}",
                 "AccountSid": "ACbench",
             }
@@ -186,11 +202,16 @@ def seed(url: str, sent_messages: int) -> None:
 
 
 def counts(url: str) -> tuple[int, int]:
-    """(inbound texts recorded, messages marked delivered)."""
+    """(inbound texts recorded, messages marked delivered). An inbound text is recorded
+    once it is threaded or queued for threading (a pending ``sms.receive`` job)."""
     engine = make_engine(url)
     with engine.connect() as conn:
         inbound = conn.scalar(
-            text("SELECT count(*) FROM conversation_messages WHERE direction = 'inbound'")
+            text(
+                "SELECT (SELECT count(*) FROM conversation_messages WHERE direction = 'inbound')"
+                " + (SELECT count(*) FROM outbox WHERE topic = 'sms.receive'"
+                " AND status <> 'done')"
+            )
         )
         delivered = conn.scalar(text("SELECT count(*) FROM messages WHERE status = 'delivered'"))
     engine.dispose()
@@ -295,6 +316,13 @@ def main() -> None:
         help="which webhooks to run (the /healthz ceiling always runs)",
     )
     parser.add_argument("--database", default=DB_NAME, help="name of the database made for it")
+    parser.add_argument(
+        "--keywords", type=float, default=2.0, help="percent of inbound texts that are STOP/START"
+    )
+    parser.add_argument(
+        "--drain-seconds", type=int, default=20, help="how long to measure the worker's threading"
+    )
+    parser.add_argument("--drain-workers", type=int, default=2, help="fieldlink worker processes")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is needed: apt-get install wrk")
@@ -330,7 +358,9 @@ def main() -> None:
                 start = offsets[kind]
                 offsets[kind] += args.pool
                 data = Path(tmp) / f"{kind}-{concurrency}.tsv"
-                data.write_text("\n".join(signed_requests(kind, base_url, start, args.pool)))
+                data.write_text(
+                    "\n".join(signed_requests(kind, base_url, start, args.pool, args.keywords))
+                )
                 script = Path(tmp) / f"{kind}-{concurrency}.lua"
                 script.write_text(
                     LUA % {"data": data, "threads": 2, "host": base_url.split("://", 1)[1]}
@@ -377,6 +407,59 @@ def main() -> None:
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=30)
+    if "inbound" in args.kinds and args.drain_seconds > 0:
+        drain(url, base_url, args.database, args.drain_workers, args.drain_seconds)
+
+
+def queued_texts(url: str) -> int:
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        left = conn.scalar(
+            text("SELECT count(*) FROM outbox WHERE topic = 'sms.receive' AND status <> 'done'")
+        )
+    engine.dispose()
+    return int(left or 0)
+
+
+def drain(url: str, base_url: str, database: str, workers: int, seconds: int) -> None:
+    """Start ``workers`` worker processes (server stopped) and measure how fast they thread
+    the recorded texts: the rate a burst is worked off at once the webhooks have taken it."""
+    env = {
+        **os.environ,
+        "FIELDLINK_DATABASE_URL": url,
+        "FIELDLINK_BASE_URL": base_url,
+        "FIELDLINK_SECRET_KEY": "bench-secret",
+        "FIELDLINK_LOG_LEVEL": "WARNING",
+    }
+    start_left = queued_texts(url)
+    procs = [
+        subprocess.Popen([sys.executable, "-m", "fieldlink", "worker"], env=env)
+        for _ in range(workers)
+    ]
+    began = time.perf_counter()
+    cpu_before = [cpu_seconds(p.pid, database) for p in procs]
+    left = start_left
+    try:
+        while time.perf_counter() - began < seconds and left:
+            time.sleep(0.5)
+            left = queued_texts(url)
+        elapsed = time.perf_counter() - began
+        cpu_after = [cpu_seconds(p.pid, database) for p in procs]
+    finally:
+        for p in procs:
+            p.send_signal(signal.SIGTERM)
+        for p in procs:
+            p.wait(timeout=60)
+    done = start_left - left
+    worker_cpu = sum(a[0] - b[0] for a, b in zip(cpu_after, cpu_before, strict=True))
+    db_cpu = cpu_after[0][1] - cpu_before[0][1]  # backends of the database, counted once
+    print(
+        f"threading by {workers} worker process(es): {done:,} of {start_left:,} recorded texts "
+        f"in {elapsed:.1f} s = {done / elapsed:,.0f} texts/s (start-up included); "
+        f"CPU/text: worker {1000 * worker_cpu / max(done, 1):.2f} ms, database "
+        f"{1000 * db_cpu / max(done, 1):.2f} ms; {left:,} left",
+        flush=True,
+    )
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ from fieldlink.db import utcnow
 from fieldlink.messaging import handlers  # noqa: F401  (registers messaging.send)
 from fieldlink.outbox.worker import Worker
 from fieldlink.sms import handlers as sms_handlers  # noqa: F401  (registers sms.provision_number)
+from fieldlink.sms.inbound import RECEIVE_TOPIC
 from tests.factories.customers import make_contact, make_customer, make_location, make_method
 from tests.fakes.transports import FakeEmailTransport, FakeSmsTransport
 
@@ -43,6 +44,16 @@ def deliver(factory: sessionmaker[Session], at: datetime | None = None) -> None:
         pass
 
 
+def receive(factory: sessionmaker[Session]) -> int:
+    """Run a real outbox worker over the recorded inbound texts only (``sms.receive``), as
+    the worker process does moments after the webhook answered; returns how many."""
+    worker = Worker(factory, name="w-in", topics=[RECEIVE_TOPIC], rng=random.Random(1))
+    taken = 0
+    while step := worker.run_once():
+        taken += step
+    return taken
+
+
 @dataclass
 class Shop:
     api: TestClient
@@ -59,8 +70,16 @@ class Shop:
     sids: list[int] = field(default_factory=lambda: [0])
 
     def text(
-        self, body: str, *, sender: str = MARIA, sid: str | None = None, to: str = NUMBER
+        self,
+        body: str,
+        *,
+        sender: str = MARIA,
+        sid: str | None = None,
+        to: str = NUMBER,
+        threaded: bool = True,
     ) -> Response:
+        """Post a signed inbound text; with ``threaded``, the worker then threads and routes
+        what the webhook recorded (a keyword is applied by the webhook itself)."""
         if sid is None:
             self.sids[0] += 1
             sid = f"SMin{self.sids[0]:06d}"
@@ -71,7 +90,10 @@ class Shop:
             "MessageSid": sid,
             "AccountSid": "ACtest",
         }
-        return signed(self.client, "/webhooks/sms/inbound", form)
+        response = signed(self.client, "/webhooks/sms/inbound", form)
+        if threaded:
+            receive(self.factory)
+        return response
 
     def deliver(self, at: datetime | None = None) -> None:
         deliver(self.factory, at)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from fieldlink.db import utcnow
@@ -40,3 +41,30 @@ def publish(
     )
     session.add(job)  # flushed with the caller's other writes, in one batch
     return job
+
+
+def publish_many(
+    session: Session, topic: str, jobs: list[tuple[str, dict[str, Any]]], *, now: datetime
+) -> int:
+    """Queue one ``topic`` job per ``(dedupe_key, payload)`` in one statement; a key already
+    in the outbox (a retry of something queued before) is skipped, without reading first.
+    Returns how many were new. Core, not the ORM: nothing is loaded or flushed."""
+    if not jobs:
+        return 0
+    table = cast(Table, OutboxJob.__table__)
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    rows = [
+        {
+            "topic": topic,
+            "payload": payload,
+            "dedupe_key": key,
+            "status": "pending",
+            "attempts": 0,
+            "max_attempts": 8,
+            "run_at": now,
+            "created_at": now,
+        }
+        for key, payload in jobs
+    ]
+    stmt = dialect.insert(table).values(rows).on_conflict_do_nothing(index_elements=["dedupe_key"])
+    return max(0, session.execute(stmt).rowcount or 0)  # type: ignore[attr-defined]

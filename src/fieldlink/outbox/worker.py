@@ -17,7 +17,7 @@ import socket
 import threading
 import traceback
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from types import FrameType
@@ -68,8 +68,11 @@ class Worker:
         config: WorkerConfig | None = None,
         clock: Callable[[], datetime] = utcnow,
         rng: random.Random | None = None,
+        topics: Collection[str] | None = None,
     ) -> None:
         self.factory = factory
+        # Only these topics, when given (a worker dedicated to, say, inbound texts).
+        self.topics = sorted(topics) if topics is not None else None
         # Unique per Worker, not per thread id: run_workers builds every thread's Worker in
         # the main thread, and the `locked_by` guards must tell those threads apart.
         self.name = name or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
@@ -90,6 +93,8 @@ class Worker:
         )
         with self.factory() as session:
             pick = select(t.c.id).where(due).order_by(t.c.run_at, t.c.id)
+            if self.topics is not None:
+                pick = pick.where(t.c.topic.in_(self.topics))
             pick = pick.limit(limit or self.config.batch_size)
             if session.get_bind().dialect.name == "postgresql":
                 pick = pick.with_for_update(skip_locked=True)

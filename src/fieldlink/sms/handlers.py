@@ -1,13 +1,21 @@
-"""Outbox handler ``sms.provision_number``: buy the company's number from the provider."""
+"""Outbox handlers: ``sms.provision_number`` buys the company's number from the provider;
+``sms.receive`` threads and routes the inbound texts the webhook recorded."""
 
 from __future__ import annotations
 
-from sqlalchemy import select
+import logging
+import traceback
+from typing import cast
+
+from sqlalchemy import Table, select, update
 
 from fieldlink.accounts.models import Company
 from fieldlink.channels.base import TransportError
 from fieldlink.channels.registry import current
-from fieldlink.outbox.registry import JobContext, RetryLater, handler
+from fieldlink.db import any_of
+from fieldlink.outbox.models import OutboxJob
+from fieldlink.outbox.registry import BatchContext, JobContext, RetryLater, batch_handler, handler
+from fieldlink.sms.inbound import RECEIVE_TOPIC, company_by_number, receive_recorded
 from fieldlink.sms.models import SmsNumber
 from fieldlink.sms.provisioning import (
     PROVISION_TOPIC,
@@ -15,6 +23,8 @@ from fieldlink.sms.provisioning import (
     record_failure,
     record_number,
 )
+
+log = logging.getLogger("fieldlink.sms")
 
 
 @handler(PROVISION_TOPIC)
@@ -44,3 +54,34 @@ def provision_number(ctx: JobContext) -> None:
         record_failure(row=row, error=str(exc))
         return
     record_number(session, row=row, company=company, number=number, now=ctx.now)
+
+
+@batch_handler(RECEIVE_TOPIC)
+def receive_texts(batch: BatchContext) -> None:
+    """Thread and route the texts the webhook recorded (``sms/inbound.py``), each in its own
+    savepoint: one that fails is retried alone. A done job's payload is emptied, so the
+    text's words and sender live on only in the thread (which retention and erasure
+    reach), not in the outbox."""
+    session, base_url = batch.session, current().base_url
+    done: list[int] = []
+    companies: dict[str, Company | None] = {}  # by the number texted, read once a batch
+    for job in batch.jobs:
+        to = str(job.payload.get("to", ""))
+        try:
+            if to not in companies:
+                companies[to] = company_by_number(session, to)
+                if companies[to] is None:
+                    log.warning("inbound texts to %s dropped: no company has that number", to)
+            with session.begin_nested():
+                receive_recorded(
+                    session, job.payload, company=companies[to], base_url=base_url, now=batch.now
+                )
+        except Exception as exc:  # one bad text must not hold up the rest
+            error = "".join(traceback.format_exception_only(exc)).strip()
+            log.warning("inbound text job %s failed: %s", job.id, error)
+            batch.retry(job.id, error)
+            continue
+        done.append(job.id)
+    if done:
+        outbox = cast(Table, OutboxJob.__table__)
+        session.execute(update(outbox).where(any_of(session, outbox.c.id, done)).values(payload={}))

@@ -1,10 +1,13 @@
 """Inbound texts to a company number: threading, keywords, routing.
 
 A keyword (whole message) changes consent and is answered at once in the webhook's
-TwiML; anything else is routed to a person and they are told through the outbox. A text
-is stored once per ``MessageSid``: a provider retry gets back the answer stored with the
-first delivery and changes nothing (DESIGN.md: "Webhook retries are recognised by
-MessageSid and change nothing twice").
+TwiML. Any other text is only recorded by the webhook, durably (an outbox job
+``sms.receive``, committed before the 200), and threaded and routed to a person by a worker
+moments later (:func:`receive_recorded`): it never gets a TwiML answer anyway, and the
+webhook stays a single insert however busy the number is. A text is stored once per
+``MessageSid``: a provider retry gets back the answer stored with the first delivery and
+changes nothing (DESIGN.md: "Webhook retries are recognised by MessageSid and change
+nothing twice").
 """
 
 from __future__ import annotations
@@ -21,8 +24,10 @@ from fieldlink.accounts.models import Company
 from fieldlink.consent.changes import record_consent_event
 from fieldlink.consent.models import ConsentEvent
 from fieldlink.consent.service import customer_opt_in_sms, customer_opt_out_sms
+from fieldlink.db import utcnow
 from fieldlink.errors import Conflict
 from fieldlink.messaging.service import Refs, record_direct_reply
+from fieldlink.outbox.publish import publish_many
 from fieldlink.sms import rules
 from fieldlink.sms.models import Conversation, OptInRequest, SmsMessage
 from fieldlink.sms.routing import notify_routed, route
@@ -36,6 +41,7 @@ from fieldlink.sms.service import (
 from fieldlink.validation import normalise_phone
 
 MAX_BODY = 1600  # Twilio's limit for one inbound message (10 segments)
+RECEIVE_TOPIC = "sms.receive"
 
 
 @dataclass(frozen=True)
@@ -55,6 +61,79 @@ def company_by_number(session: Session, number: str) -> Company | None:
     return session.scalar(select(Company).where(Company.sms_number == e164))
 
 
+def message_sid(form: Mapping[str, str]) -> str:
+    """The provider's id of the text ('' when the post is not a message)."""
+    return form.get("MessageSid") or form.get("SmsSid") or ""
+
+
+def answers_at_once(body: str) -> bool:
+    """Whether the webhook itself must handle the text before it answers: a keyword
+    (STOP, START, HELP, YES) changes consent or asks for an answer, which goes back in the
+    TwiML, and an opt-out is honoured before the 200 (TCPA 47 CFR 64.1200(a)(10); CTIA
+    §5.1 confirmation). Every other text can wait for a worker."""
+    return rules.classify(body[:MAX_BODY]).kind is not None
+
+
+def received(form: Mapping[str, str], now: datetime) -> tuple[str, dict[str, str]]:
+    """The outbox job (dedupe key, payload) recording a text for :func:`receive_recorded`.
+    The key is the number and MessageSid, so a provider retry queues nothing new."""
+    sid, to = message_sid(form), form.get("To", "").strip()[:40]
+    payload = {
+        "to": to,
+        "from": form.get("From", ""),
+        "body": form.get("Body", "")[:MAX_BODY],
+        "sid": sid,
+        "received_at": now.isoformat(),
+    }
+    return f"{RECEIVE_TOPIC}:{to}:{sid}", payload
+
+
+def record_received(session: Session, jobs: list[tuple[str, dict[str, str]]]) -> list[None]:
+    """Record texts (from :func:`received`) for the worker: one insert for the lot, a
+    retried MessageSid skipped. The webhook lane's bulk unit (one result per item)."""
+    now = utcnow()
+    publish_many(session, RECEIVE_TOPIC, [(key, dict(p)) for key, p in jobs], now=now)
+    return [None] * len(jobs)
+
+
+def accept(
+    session: Session, form: Mapping[str, str], *, base_url: str, now: datetime
+) -> str | None:
+    """The inbound-text webhook: a keyword is applied and answered now (the reply is
+    returned); any other text is recorded for the worker. Not a message: nothing."""
+    if not message_sid(form):
+        return None
+    if answers_at_once(form.get("Body", "")):
+        return reply_to_webhook(session, form, base_url=base_url, now=now)
+    record_received(session, [received(form, now)])
+    return None
+
+
+def receive_recorded(
+    session: Session,
+    payload: Mapping[str, str],
+    *,
+    company: Company | None,
+    base_url: str,
+    now: datetime,
+) -> Inbound | None:
+    """The worker's half: thread and route a text the webhook recorded for ``company``
+    (the owner of the number texted). It keeps the time it was received (the thread's
+    order); a number that is no longer ours (``company`` None) drops it."""
+    if company is None or not payload.get("sid"):
+        return None
+    return receive_text(
+        session,
+        company=company,
+        sender=sender_phone(payload.get("from", "")),
+        body=payload.get("body", ""),
+        sid=payload["sid"],
+        base_url=base_url,
+        now=now,
+        received_at=datetime.fromisoformat(payload["received_at"]),
+    )
+
+
 def reply_to_webhook(
     session: Session, form: Mapping[str, str], *, base_url: str, now: datetime
 ) -> str | None:
@@ -62,7 +141,7 @@ def reply_to_webhook(
     received (threaded, keywords applied, routed); returns the reply to send back, if any.
     A post to a number that is not ours, or that is not a message, changes nothing."""
     company = company_by_number(session, form.get("To", ""))
-    sid = form.get("MessageSid") or form.get("SmsSid") or ""
+    sid = message_sid(form)
     if company is None or not sid:
         return None
     result = receive_text(
@@ -94,8 +173,10 @@ def receive_text(
     sid: str,
     base_url: str,
     now: datetime,
+    received_at: datetime | None = None,
 ) -> Inbound:
-    """Thread, interpret and route one inbound text (see the module docstring)."""
+    """Thread, interpret and route one inbound text (see the module docstring); the text
+    is dated ``received_at`` (when the webhook took it), else ``now``."""
     earlier = _by_sid(session, company_id=company.id, sid=sid)
     if earlier is not None:
         return Inbound(earlier.auto_reply, earlier, repeat=True)
@@ -110,7 +191,7 @@ def receive_text(
                 conversation=conversation,
                 direction="inbound",
                 body=body,
-                now=now,
+                now=received_at or now,
                 provider_sid=sid,
             )
     except IntegrityError:

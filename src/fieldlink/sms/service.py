@@ -119,7 +119,11 @@ def add_text(
         **fields,
     )
     session.add(text)
-    conversation.last_message_at = now
+    # A text the worker threads late (received before one already threaded) keeps its
+    # place: the thread's latest time only moves forward.
+    last = conversation.last_message_at
+    if last is None or last < now:
+        conversation.last_message_at = now
     session.flush()
     return text
 

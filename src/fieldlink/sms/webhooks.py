@@ -27,14 +27,15 @@ def twiml(*verbs: str) -> Response:
 
 @router.post("/webhooks/sms/inbound", response_class=Response)
 def sms_inbound(request: Request, form: SignedForm, session: DbSession) -> Response:
-    """An inbound text: threaded, keywords applied (answered here as ``<Message>``), else
-    routed to a person. A retry of the same ``MessageSid`` gets the first answer again
-    (the provider only retries when it never got it) and changes nothing.
+    """An inbound text: a keyword is applied and answered here (``<Message>``); any other
+    text is recorded and a worker threads it and routes it to a person. A retry of the
+    same ``MessageSid`` gets the first answer again (the provider only retries when it
+    never got it) and changes nothing.
 
     Form posts are answered by the webhook lane (``web/webhook_lane.py``) before they get
     here, with the same checks and the same work in a group commit."""
     settings: Settings = request.app.state.settings
-    reply = inbound.reply_to_webhook(session, form, base_url=settings.base_url, now=utcnow())
+    reply = inbound.accept(session, form, base_url=settings.base_url, now=utcnow())
     if reply is None:
         return twiml()  # nothing to say (or not our number, or not a message)
     return twiml(f"<Message>{escape(reply)}</Message>")

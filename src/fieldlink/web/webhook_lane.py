@@ -8,7 +8,8 @@ which stay as the documented API and answer any other content type: the body is 
 to 64 KiB (413 past it), the ``X-Twilio-Signature`` over FIELDLINK_BASE_URL + path (+
 query) and the form is checked before anything is read or written (403), then the work
 runs through :class:`~fieldlink.web.group_commit.GroupCommit`, so the 200 goes out only
-after the webhook's transaction has committed.
+after the webhook's transaction has committed. An inbound text that is not a keyword is
+only recorded there (``sms/inbound.py``); a worker threads and routes it.
 """
 
 from __future__ import annotations
@@ -113,15 +114,23 @@ class WebhookLane:
     async def _inbound(self, form: dict[str, str], query: dict[str, str]) -> str:
         from fieldlink.sms import inbound
 
-        if not (form.get("MessageSid") or form.get("SmsSid")):
+        sid = inbound.message_sid(form)
+        if not sid:
             return EMPTY_TWIML  # not a message: nothing to do, no database work
         base_url, now = self.settings.base_url, utcnow()
+        if not inbound.answers_at_once(form.get("Body", "")):
+            # Recorded for the worker, in a group commit: a burst is one insert and one
+            # commit, and the 200 still goes out only once this text is durable.
+            await self.committer.run_bulk(
+                inbound.record_received, inbound.received(form, now), order=("sms.inbound", sid)
+            )
+            return EMPTY_TWIML
 
         def work(session: Session) -> str | None:
             return inbound.reply_to_webhook(session, form, base_url=base_url, now=now)
 
-        # Its own transaction in the thread pool, not a group commit: an inbound text is
-        # about twenty statements, and one thread running them for every text in turn
+        # A keyword: its own transaction in the thread pool, not a group commit. It is
+        # about twenty statements, and one thread running them for every keyword in turn
         # would queue the texts behind each other's database round trips.
         reply = await anyio.to_thread.run_sync(_in_transaction, self.committer.factory, work)
         if reply is None:
