@@ -14,6 +14,7 @@ import base64
 import json
 import sys
 import threading
+import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -31,6 +32,9 @@ class FakeSmsProvider:
     fail_next: int = 0
     owned_numbers: list[dict[str, Any]] = field(default_factory=list)
     exhausted_area_codes: set[str] = field(default_factory=set)
+    # Seconds between recording a text and answering (a real API takes 100-300 ms): a
+    # client that dies meanwhile has sent a text it never heard about.
+    latency: float = 0.0
     lock: threading.Lock = field(default_factory=threading.Lock)
     server: ThreadingHTTPServer | None = None
 
@@ -102,6 +106,8 @@ class FakeSmsProvider:
                             "date_created": datetime.now(UTC).isoformat(),
                         }
                     )
+                if provider.latency:
+                    time.sleep(provider.latency)
                 return self._reply(201, {"sid": sid, "status": "queued", "to": form.get("To")})
 
             def _buy(self, form: dict[str, str]) -> None:

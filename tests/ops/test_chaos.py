@@ -32,7 +32,10 @@ def pg_engine(fresh_database_url: str) -> Iterator[Engine]:
 def test_killed_workers_lose_and_duplicate_nothing(
     pg_engine: Engine, fresh_database_url: str
 ) -> None:
-    provider = FakeSmsProvider().start()
+    # The provider answers in 0.1 s, as a real one takes about that: the drain then lasts
+    # several seconds on any machine (without it a fast one finished before the killer
+    # struck twice), and a kill often lands between the provider's record and its answer.
+    provider = FakeSmsProvider(latency=0.1).start()
     try:
         queue_texts(pg_engine, 200)
         env = {

@@ -4,11 +4,16 @@ from going out, before they silently don't."""
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 from fastapi.testclient import TestClient
+from sqlalchemy import update
 
 from fieldlink.config import Settings
+from fieldlink.db import utcnow
+from fieldlink.handlers import load_handlers
 from fieldlink.ops.preflight import check_installation, lint_defaults, lint_template
+from fieldlink.outbox.models import OutboxJob
 from tests.test_cli import run
 
 
@@ -124,3 +129,32 @@ def test_doctor_fails_loudly_on_a_fresh_install(fresh_database_url: str) -> None
     assert ("company acme", "no_sms_number") in codes
     unknown = run(["doctor", "--company", "nope"], fresh_database_url)
     assert unknown.returncode == 2 and "no company" in unknown.stderr
+
+
+def test_doctor_warns_when_no_worker_is_taking_the_outbox(fresh_database_url: str) -> None:
+    # An inbound text is only recorded by the webhook; without a worker it is never
+    # threaded or forwarded, so a stalled outbox must be said out loud.
+    from fieldlink.db import make_engine, make_sessionmaker
+    from fieldlink.outbox.worker import Worker
+    from fieldlink.sms import inbound
+
+    run(["db", "upgrade"], fresh_database_url)
+    engine = make_engine(fresh_database_url)
+    factory = make_sessionmaker(engine)
+    received = utcnow() - timedelta(minutes=10)
+    with factory() as session:
+        inbound.record_received(
+            session, [inbound.received({"To": "+19195550199", "MessageSid": "SM1"}, received)]
+        )
+        session.execute(update(OutboxJob).values(run_at=received))
+        session.commit()
+    stalled = json.loads(run(["doctor", "--json"], fresh_database_url).stdout)
+    [check] = [c for c in stalled["checks"] if c["code"] == "outbox_stalled"]
+    assert check["severity"] == "warning" and "sms.receive 1" in check["message"]
+
+    load_handlers()
+    while Worker(factory).run_once():
+        pass
+    engine.dispose()
+    after = json.loads(run(["doctor", "--json"], fresh_database_url).stdout)
+    assert "outbox_stalled" not in {c["code"] for c in after["checks"]}

@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import re
 from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from fieldlink.accounts.models import Company
 from fieldlink.accounts.service import settings_of
 from fieldlink.config import DEV_SECRET, Settings
+from fieldlink.db import utcnow
 from fieldlink.messaging.models import TemplateOverride
 from fieldlink.messaging.service import MARKETING_TOUCHPOINTS
 from fieldlink.messaging.templates import DEFAULTS, TemplateInvalid, render, sample_variables
@@ -204,7 +206,38 @@ def _database_checks(session: Session) -> list[Check]:
                 f"migrations pending ({', '.join(pending)}): run 'fieldlink db upgrade'",
             )
         ]
-    return []
+    return _outbox_checks(session)
+
+
+STALLED_AFTER = timedelta(minutes=5)
+
+
+def _outbox_checks(session: Session, now: datetime | None = None) -> list[Check]:
+    """Jobs that have been due for a while mean no worker is taking them: messages are not
+    sent and inbound texts (``sms.receive``) are kept but not threaded or forwarded."""
+    from fieldlink.outbox.models import OutboxJob
+
+    cutoff = (now or utcnow()) - STALLED_AFTER
+    rows = session.execute(
+        select(OutboxJob.topic, func.count(), func.min(OutboxJob.run_at))
+        .where(OutboxJob.status == "pending", OutboxJob.run_at <= cutoff)
+        .group_by(OutboxJob.topic)
+        .order_by(OutboxJob.topic)
+    ).all()
+    if not rows:
+        return []
+    waiting = ", ".join(f"{topic} {count}" for topic, count, _ in rows)
+    oldest = min(row[2] for row in rows)
+    return [
+        Check(
+            "outbox_stalled",
+            "warning",
+            f"outbox jobs due for over {int(STALLED_AFTER.total_seconds() // 60)} minutes "
+            f"({waiting}; the oldest since {oldest:%Y-%m-%d %H:%M} UTC): is a "
+            "'fieldlink worker' running? Until one is, messages are not sent and inbound "
+            "texts are not threaded or forwarded",
+        )
+    ]
 
 
 def check_company(session: Session, company: Company) -> list[Check]:

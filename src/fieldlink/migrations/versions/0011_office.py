@@ -73,7 +73,6 @@ def upgrade() -> None:
     )
     op.create_index(op.f("ix_staff_password_resets_user_id"), "staff_password_resets", ["user_id"])
 
-
     op.create_table(
         "company_logos",
         sa.Column("id", sa.Integer(), nullable=False),
