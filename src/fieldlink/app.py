@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
@@ -70,6 +72,26 @@ def create_app(
 
     install_prefix_routing(app)
     return app
+
+
+def serve_app(settings: Settings | None = None) -> FastAPI:
+    """The app as ``fieldlink serve`` runs it, in each server process (Uvicorn factory).
+
+    Everything built at start-up (the app, its routes and models, SQLAlchemy's and
+    Pydantic's caches: a few hundred thousand objects) is moved out of the garbage
+    collector's sight with ``gc.freeze()``: they live as long as the process, and every
+    full collection would otherwise walk them all. Measured (``benchmarks/webhooks.py``):
+    webhook p99 at 64 concurrent requests fell from about 150 ms to about 22 ms.
+    """
+    app = create_app(settings)
+    freeze_startup_objects()
+    return app
+
+
+def freeze_startup_objects() -> None:
+    """Collect once, then keep what is left (start-up state) out of later collections."""
+    gc.collect()
+    gc.freeze()
 
 
 def _include_routers(app: FastAPI) -> None:

@@ -184,7 +184,7 @@ def serve(
     if workers > 1:
         prepare_multiprocess()  # /metrics adds up every worker process
     uvicorn.run(
-        "fieldlink.app:create_app",
+        "fieldlink.app:serve_app",
         factory=True,
         host=host,
         port=port,
@@ -226,6 +226,9 @@ def worker(
     # No pre-ping: it costs a round trip per job, and a worker already survives a dropped
     # connection (the job is retried after its visibility timeout).
     factory = make_sessionmaker(make_engine(url, pool_pre_ping=False))
+    from fieldlink.app import freeze_startup_objects
+
+    freeze_startup_objects()  # as the server does: full collections skip start-up state
     run_workers(factory, concurrency=concurrency, config=config)
 
 

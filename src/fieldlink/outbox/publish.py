@@ -66,5 +66,7 @@ def publish_many(
         }
         for key, payload in jobs
     ]
-    stmt = dialect.insert(table).values(rows).on_conflict_do_nothing(index_elements=["dedupe_key"])
-    return max(0, session.execute(stmt).rowcount or 0)  # type: ignore[attr-defined]
+    # executemany of one cached statement (psycopg pipelines it), not a multi-VALUES
+    # statement compiled afresh for every batch size.
+    stmt = dialect.insert(table).on_conflict_do_nothing(index_elements=["dedupe_key"])
+    return max(0, session.execute(stmt, rows).rowcount or 0)  # type: ignore[attr-defined]
