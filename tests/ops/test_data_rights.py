@@ -178,3 +178,26 @@ def test_erase_removes_portal_logins_and_uploaded_files(shop: Shop, tmp_path) ->
     assert shop.session.scalar(select(PortalAccount.id)) is None
     assert shop.session.scalar(select(PortalUpload.id)) is None
     assert not stored.exists()
+
+
+def test_erase_drops_texts_not_yet_threaded_so_a_worker_cannot_bring_them_back(
+    shop: Shop,
+) -> None:
+    from fieldlink.outbox.models import OutboxJob
+    from fieldlink.sms.inbound import RECEIVE_TOPIC
+    from tests.sms.conftest import receive
+
+    # Recorded by the webhook, not yet threaded; another sender's text waits too.
+    shop.text("my new alarm code is 4321", threaded=False)
+    shop.text("hello from someone else", sender="+19195550177", threaded=False)
+    r = shop.api.post(f"/v1/customers/{shop.customer_id}/erase")
+    assert r.status_code == 200, r.text
+    assert r.json()["unthreaded_texts_deleted"] == 1
+    assert receive(shop.factory) == 1  # only the other sender's text is left to thread
+    shop.session.expire_all()
+    bodies = shop.session.scalars(select(SmsMessage.body)).all()
+    assert bodies == ["hello from someone else"]
+    payloads = shop.session.scalars(
+        select(OutboxJob.payload).where(OutboxJob.topic == RECEIVE_TOPIC)
+    ).all()
+    assert "4321" not in str(payloads)

@@ -55,6 +55,7 @@ class ErasureOut(BaseModel):
     payment_methods_deleted: int
     portal_logins_deleted: int
     uploads_deleted: int
+    unthreaded_texts_deleted: int = 0
 
 
 @router.get("/company/preflight", response_model=PreflightOut)

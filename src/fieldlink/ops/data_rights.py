@@ -31,11 +31,13 @@ from typing import Any
 from sqlalchemy import Column, Table, delete, select, update
 from sqlalchemy.orm import Session
 
+from fieldlink.accounts.models import Company
 from fieldlink.consent.models import ConsentEvent
 from fieldlink.customers.methods import release_messages
 from fieldlink.customers.models import Contact, ContactMethod, Customer, CustomerTag, Location
 from fieldlink.db import Base, get_scoped
 from fieldlink.messaging.models import REFERS_TO, Message
+from fieldlink.sms.inbound import forget_received
 from fieldlink.sms.models import Conversation, OptInRequest, SmsMessage
 
 # Not the customer's data, or not data at all: never walked into.
@@ -152,6 +154,7 @@ class Erasure:
     payment_methods_deleted: int
     portal_logins_deleted: int = 0
     uploads_deleted: int = 0
+    unthreaded_texts_deleted: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -216,6 +219,10 @@ def erase_customer(
         else:
             session.delete(conversation)
             deleted_conversations += 1
+    # Texts from those numbers recorded by the webhook but not yet threaded by a worker:
+    # threading them after the erasure would bring the words and the number back.
+    company = session.get(Company, company_id)
+    unthreaded = forget_received(session, company=company, phones=phones) if company else 0
     for request in session.scalars(
         select(OptInRequest).where(
             OptInRequest.company_id == company_id,
@@ -291,4 +298,5 @@ def erase_customer(
         payment_methods_deleted=payment_methods,
         portal_logins_deleted=portal_logins,
         uploads_deleted=len(uploads),
+        unthreaded_texts_deleted=unthreaded,
     )

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -27,6 +27,7 @@ from fieldlink.consent.service import customer_opt_in_sms, customer_opt_out_sms
 from fieldlink.db import utcnow
 from fieldlink.errors import Conflict
 from fieldlink.messaging.service import Refs, record_direct_reply
+from fieldlink.outbox.models import OutboxJob
 from fieldlink.outbox.publish import publish_many
 from fieldlink.sms import rules
 from fieldlink.sms.models import Conversation, OptInRequest, SmsMessage
@@ -132,6 +133,36 @@ def receive_recorded(
         now=now,
         received_at=datetime.fromisoformat(payload["received_at"]),
     )
+
+
+def forget_received(session: Session, *, company: Company, phones: list[str]) -> int:
+    """Delete the texts from ``phones`` to the company's number that the webhook recorded
+    and no worker has threaded yet (erasure); returns how many. Few are ever waiting, so
+    they are read and matched here rather than by a JSON query per database."""
+    if not phones or not company.sms_number:
+        return 0
+    wanted = set(phones)
+    waiting = session.execute(
+        select(OutboxJob.id, OutboxJob.payload).where(
+            OutboxJob.topic == RECEIVE_TOPIC, OutboxJob.status != "done"
+        )
+    ).all()
+    ids = [
+        job_id
+        for job_id, payload in waiting
+        if sender_phone(str(payload.get("from", ""))) in wanted
+        and _number(str(payload.get("to", ""))) == company.sms_number
+    ]
+    if ids:
+        session.execute(delete(OutboxJob).where(OutboxJob.id.in_(ids)))
+    return len(ids)
+
+
+def _number(raw: str) -> str | None:
+    try:
+        return normalise_phone(raw)
+    except ValueError:
+        return None
 
 
 def reply_to_webhook(
