@@ -63,8 +63,10 @@ def customer_opt_in_sms(
     wording: str,
     reference: str | None = None,
     at: datetime,
+    methods: list[ContactMethod] | None = None,
 ) -> list[ConsentEvent]:
-    """The customer opts ``phone`` (E.164) in to marketing texts; returns the events.
+    """The customer opts ``phone`` (E.164) in to marketing texts; returns the events
+    (``methods``: the company's phone methods with that number, when the caller has them).
 
     TCPA/CTIA: consent is the number holder's own act, so ``source`` must be a customer
     channel (``keyword``, ``web_form``, ``opt_in_request``) and ``wording`` the exact text
@@ -80,7 +82,9 @@ def customer_opt_in_sms(
             code="office_cannot_opt_in",
         )
     events: list[ConsentEvent] = []
-    for method in _mobiles_with_number(session, company_id=company_id, phone=phone):
+    if methods is None:
+        methods = _mobiles_with_number(session, company_id=company_id, phone=phone)
+    for method in methods:
         if method.phone_type != "mobile":
             continue
         event = set_marketing_sms_status(
@@ -124,15 +128,19 @@ def customer_opt_out_sms(
     wording: str | None = None,
     reference: str | None = None,
     at: datetime,
+    methods: list[ContactMethod] | None = None,
 ) -> list[ConsentEvent]:
-    """``phone`` opts out of marketing texts (STOP & co., a form, carrier error 21610).
+    """``phone`` opts out of marketing texts (STOP & co., a form, carrier error 21610);
+    ``methods`` as for :func:`customer_opt_in_sms`.
 
     FCC TCPA revocation rule (2025): a revocation by any reasonable means is honoured at
     once, for every method holding the number. An empty list means it was already opted
     out: CTIA allows one confirmation per change, so the caller sends none.
     """
     events: list[ConsentEvent] = []
-    for method in _mobiles_with_number(session, company_id=company_id, phone=phone):
+    if methods is None:
+        methods = _mobiles_with_number(session, company_id=company_id, phone=phone)
+    for method in methods:
         event = set_marketing_sms_status(
             session,
             method=method,

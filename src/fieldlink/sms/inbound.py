@@ -24,6 +24,7 @@ from fieldlink.accounts.models import Company
 from fieldlink.consent.changes import record_consent_event
 from fieldlink.consent.models import ConsentEvent
 from fieldlink.consent.service import customer_opt_in_sms, customer_opt_out_sms
+from fieldlink.customers.models import ContactMethod
 from fieldlink.db import utcnow
 from fieldlink.errors import Conflict
 from fieldlink.messaging.service import Refs, record_direct_reply
@@ -211,7 +212,11 @@ def receive_text(
     earlier = _by_sid(session, company_id=company.id, sid=sid)
     if earlier is not None:
         return Inbound(earlier.auto_reply, earlier, repeat=True)
-    conversation = conversation_for(session, company_id=company.id, phone=sender, now=now)
+    # The number's contact methods, read once: threading, routing and consent all need them.
+    methods = methods_for_phone(session, company_id=company.id, phone=sender)
+    conversation = conversation_for(
+        session, company_id=company.id, phone=sender, now=now, methods=methods
+    )
     body = body[:MAX_BODY]
     keyword = rules.classify(body)
     try:
@@ -229,9 +234,15 @@ def receive_text(
         earlier = _by_sid(session, company_id=company.id, sid=sid)
         assert earlier is not None
         return Inbound(earlier.auto_reply, earlier, repeat=True)
-    decision = route(session, company=company, conversation=conversation)
+    decision = route(session, company=company, conversation=conversation, methods=methods)
     reply = _keyword(
-        session, company=company, conversation=conversation, text=text, now=now, keyword=keyword
+        session,
+        company=company,
+        conversation=conversation,
+        text=text,
+        now=now,
+        keyword=keyword,
+        methods=methods,
     )
     if reply is None and text.keyword is None:
         text.likely_opt_out = keyword.likely_opt_out
@@ -289,6 +300,7 @@ def _keyword(
     text: SmsMessage,
     keyword: rules.Keyword,
     now: datetime,
+    methods: list[ContactMethod],
 ) -> str | None:
     """Apply a whole-message keyword; return the answer to send, if any.
 
@@ -308,6 +320,7 @@ def _keyword(
             reference=sid,
             actor=None,
             now=now,
+            methods=methods,
         )
         _answer_requests(session, conversation=conversation, status="declined", sid=sid, now=now)
         return rules.opt_out_confirmation(company.name) if changed else None
@@ -325,6 +338,7 @@ def _keyword(
             reference=sid,
             source=source,
             now=now,
+            methods=methods,
         )
         _answer_requests(session, conversation=conversation, status="confirmed", sid=sid, now=now)
         return rules.opt_in_confirmation(company.name) if changed else None
@@ -339,6 +353,7 @@ def opt_out(
     reference: str | None,
     actor: str | None,
     now: datetime,
+    methods: list[ContactMethod] | None = None,
 ) -> bool:
     """The number revokes marketing-text consent; True when that changed anything.
 
@@ -354,10 +369,13 @@ def opt_out(
         wording=wording,
         reference=reference,
         at=now,
+        methods=methods,
     )
     for event in events:
         event.actor = actor  # who read a sentence as a revocation, when a person did
-    return _phone_level(session, conversation, "opted_out", events, wording, reference, actor, now)
+    return _phone_level(
+        session, conversation, "opted_out", events, wording, reference, actor, now, methods
+    )
 
 
 def opt_in(
@@ -368,6 +386,7 @@ def opt_in(
     reference: str | None,
     source: str,
     now: datetime,
+    methods: list[ContactMethod] | None = None,
 ) -> bool:
     """The number opts in to marketing texts (START, or YES to our request)."""
     events = customer_opt_in_sms(
@@ -378,9 +397,12 @@ def opt_in(
         wording=wording,
         reference=reference,
         at=now,
+        methods=methods,
     )
     events = [e for e in events if e.field == "marketing_sms_status"]
-    return _phone_level(session, conversation, "opted_in", events, wording, reference, None, now)
+    return _phone_level(
+        session, conversation, "opted_in", events, wording, reference, None, now, methods
+    )
 
 
 def _phone_level(
@@ -392,10 +414,15 @@ def _phone_level(
     reference: str | None,
     actor: str | None,
     now: datetime,
+    methods: list[ContactMethod] | None = None,
 ) -> bool:
     old = conversation.keyword_status
     conversation.keyword_status = status
-    known = methods_for_phone(session, company_id=conversation.company_id, phone=conversation.phone)
+    known = methods
+    if known is None:
+        known = methods_for_phone(
+            session, company_id=conversation.company_id, phone=conversation.phone
+        )
     if old != status and not known:
         # No contact method holds the number: the consent evidence is kept against the
         # number itself, so it survives until someone adds it to a customer.

@@ -13,7 +13,7 @@ from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from fieldlink.accounts.models import Company, User
-from fieldlink.customers.models import Contact, Customer
+from fieldlink.customers.models import Contact, ContactMethod, Customer
 from fieldlink.jobs.models import Appointment, AppointmentTechnician, DispatchEvent, Job, StatusCode
 from fieldlink.messaging.models import Message
 from fieldlink.messaging.service import Refs, queue_staff_message
@@ -78,14 +78,18 @@ def visits_of(session: Session, *, company_id: int, customer_ids: list[int]) -> 
     ]
 
 
-def route(session: Session, *, company: Company, conversation: Conversation) -> rules.Route:
-    """Decide who gets the thread now and record it as the conversation's assignees."""
-    customer_ids = sorted(
-        {
-            m.customer_id
-            for m in methods_for_phone(session, company_id=company.id, phone=conversation.phone)
-        }
-    )
+def route(
+    session: Session,
+    *,
+    company: Company,
+    conversation: Conversation,
+    methods: list[ContactMethod] | None = None,
+) -> rules.Route:
+    """Decide who gets the thread now and record it as the conversation's assignees
+    (``methods``: the sender's number's methods, when the caller has them)."""
+    if methods is None:
+        methods = methods_for_phone(session, company_id=company.id, phone=conversation.phone)
+    customer_ids = sorted({m.customer_id for m in methods})
     staff = [
         rules.StaffMember(user_id=u.id, role=u.role, active=u.active)
         for u in session.scalars(select(User).where(User.company_id == company.id))

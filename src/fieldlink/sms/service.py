@@ -49,20 +49,25 @@ def methods_for_phone(session: Session, *, company_id: int, phone: str) -> list[
 
 
 def conversation_for(
-    session: Session, *, company_id: int, phone: str, now: datetime
+    session: Session,
+    *,
+    company_id: int,
+    phone: str,
+    now: datetime,
+    methods: list[ContactMethod] | None = None,
 ) -> Conversation:
     """The thread of ``phone``, made on first contact and matched to the customer/contact
     holding the number (the oldest method wins when several do); unknown senders keep
-    ``customer_id`` empty."""
+    ``customer_id`` empty. ``methods``: the number's methods, when the caller has them."""
     found = _find_conversation(session, company_id=company_id, phone=phone)
     if found is not None:
         if found.customer_id is None:
-            _match(session, found)
+            _match(session, found, methods)
         return found
     conversation = Conversation(
         company_id=company_id, phone=phone, keyword_status="none", created_at=now
     )
-    _match(session, conversation)
+    _match(session, conversation, methods)
     try:
         # Two first texts from one number racing: one thread, the loser reads the winner's.
         with session.begin_nested():
@@ -83,10 +88,13 @@ def _find_conversation(session: Session, *, company_id: int, phone: str) -> Conv
     )
 
 
-def _match(session: Session, conversation: Conversation) -> None:
-    methods = methods_for_phone(
-        session, company_id=conversation.company_id, phone=conversation.phone
-    )
+def _match(
+    session: Session, conversation: Conversation, methods: list[ContactMethod] | None
+) -> None:
+    if methods is None:
+        methods = methods_for_phone(
+            session, company_id=conversation.company_id, phone=conversation.phone
+        )
     if methods:
         conversation.customer_id = methods[0].customer_id
         conversation.contact_id = methods[0].contact_id
