@@ -184,6 +184,37 @@ def test_dedupe_key_publishes_once(session) -> None:
     assert count == 1
 
 
+def test_publish_many_skips_keys_already_queued_in_one_statement(session) -> None:
+    from fieldlink.outbox.publish import publish_many
+
+    now = utcnow()
+    publish_many(session, "test.echo", [("m1", {"n": 1}), ("m2", {"n": 2})], now=now)
+    publish_many(session, "test.echo", [("m2", {"n": 9}), ("m3", {"n": 3})], now=now)
+    rows = session.scalars(
+        select(OutboxJob).where(OutboxJob.topic == "test.echo").order_by(OutboxJob.dedupe_key)
+    ).all()
+    assert [(r.dedupe_key, r.payload, r.status) for r in rows] == [
+        ("m1", {"n": 1}, "pending"),
+        ("m2", {"n": 2}, "pending"),  # the first payload stays
+        ("m3", {"n": 3}, "pending"),
+    ]
+
+
+def test_a_worker_given_topics_takes_only_those(session, session_factory) -> None:
+    publish(session, "test.echo", n=1)
+    publish(session, "test.bad", n=2)
+    session.commit()
+    clock = Clock()
+    only_echo = Worker(session_factory, name="echo", clock=clock, topics=["test.echo"])
+    assert only_echo.run_once() == 1
+    assert only_echo.run_once() == 0  # test.bad is left for another worker
+    assert SEEN == [{"n": 1}]
+    session.expire_all()
+    bad = session.scalars(select(OutboxJob).where(OutboxJob.topic == "test.bad")).one()
+    assert bad.status == "pending" and bad.attempts == 0
+    assert worker(session_factory, clock).run_once() == 1
+
+
 def test_backoff_grows_exponentially_is_capped_and_jittered() -> None:
     rng = random.Random(7)
     samples = [backoff_delay(n, base=5, cap=300, rng=rng) for n in range(1, 12)]

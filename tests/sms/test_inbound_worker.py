@@ -158,3 +158,27 @@ def test_the_route_answers_a_form_the_lane_does_not_take_the_same_way(shop: Shop
     assert len(jobs(shop)) == 1 and conversations(shop) == []
     receive(shop.factory)
     assert [m["body"] for m in shop.thread()["messages"]] == ["hello"]
+
+
+def test_texts_claimed_by_a_worker_that_died_are_threaded_once_by_another(shop: Shop) -> None:
+    # DESIGN.md principle 1: a worker killed mid-batch leaves its claim to expire; the next
+    # worker threads every text exactly once (the batch committed nothing, and MessageSid
+    # is unique per company besides).
+    import random
+    from datetime import timedelta
+
+    from fieldlink.outbox.worker import Worker
+
+    for i in range(3):
+        shop.text(f"text {i}", sid=f"SMdead{i}", threaded=False)
+    dead = Worker(shop.factory, name="dead", topics=[RECEIVE_TOPIC], rng=random.Random(1))
+    assert len(dead.claim()) == 3  # ...and then it is SIGKILLed before threading any
+    later = utcnow() + timedelta(seconds=dead.config.visibility_timeout + 1)
+    heir = Worker(
+        shop.factory, name="heir", topics=[RECEIVE_TOPIC], clock=lambda: later, rng=random.Random(2)
+    )
+    assert heir.run_once() == 3
+    assert heir.run_once() == 0
+    assert [m["body"] for m in shop.thread()["messages"]] == ["text 0", "text 1", "text 2"]
+    assert len(shop.messages(touchpoint="inbound_forward")) == 3
+    assert all(j.status == "done" and j.attempts == 2 for j in jobs(shop))

@@ -45,12 +45,12 @@ def publish(
 
 def publish_many(
     session: Session, topic: str, jobs: list[tuple[str, dict[str, Any]]], *, now: datetime
-) -> int:
+) -> None:
     """Queue one ``topic`` job per ``(dedupe_key, payload)`` in one statement; a key already
     in the outbox (a retry of something queued before) is skipped, without reading first.
-    Returns how many were new. Core, not the ORM: nothing is loaded or flushed."""
+    Core, not the ORM: nothing is loaded or flushed."""
     if not jobs:
-        return 0
+        return
     table = cast(Table, OutboxJob.__table__)
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     rows = [
@@ -69,4 +69,4 @@ def publish_many(
     # executemany of one cached statement (psycopg pipelines it), not a multi-VALUES
     # statement compiled afresh for every batch size.
     stmt = dialect.insert(table).on_conflict_do_nothing(index_elements=["dedupe_key"])
-    return max(0, session.execute(stmt, rows).rowcount or 0)  # type: ignore[attr-defined]
+    session.execute(stmt, rows)
