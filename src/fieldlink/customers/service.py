@@ -181,8 +181,17 @@ def delete_contact(session: Session, *, contact: Contact, now: datetime) -> None
     no foreign key to do it: migration 0013) and the methods' released (``release_messages``:
     a queued one is suppressed, ``no_recipient``)."""
     methods = select(ContactMethod.id).where(ContactMethod.contact_id == contact.id)
-    release_messages(session, list(session.scalars(methods)), now=now)
-    session.execute(update(Message).where(Message.contact_id == contact.id).values(contact_id=None))
+    mine = (Message.company_id == contact.company_id, Message.customer_id == contact.customer_id)
+    release_messages(
+        session,
+        list(session.scalars(methods)),
+        company_id=contact.company_id,
+        customer_id=contact.customer_id,
+        now=now,
+    )
+    session.execute(  # through the customer's index: messages.contact_id has none
+        update(Message).where(*mine, Message.contact_id == contact.id).values(contact_id=None)
+    )
     session.execute(delete(ContactMethod).where(ContactMethod.contact_id == contact.id))
     session.delete(contact)
     session.flush()

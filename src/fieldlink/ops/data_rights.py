@@ -196,7 +196,7 @@ def erase_customer(
         session.scalars(select(ContactMethod.value).where(ContactMethod.customer_id == cid))
     )
     # A message still queued to the customer's methods will not be sent (no_recipient).
-    release_messages(session, method_ids, now=now)
+    release_messages(session, method_ids, company_id=company_id, customer_id=cid, now=now)
     hashed = 0
     for event in session.scalars(select(ConsentEvent).where(ConsentEvent.customer_id == cid)):
         if not event.subject.startswith("hmac-sha256:"):
