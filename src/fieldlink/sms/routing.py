@@ -110,8 +110,7 @@ def route(
         )
     conversation.assigned_user_id = decision.user_ids[0] if decision.user_ids else None
     conversation.route_reason = decision.reason
-    session.flush()
-    return decision
+    return decision  # flushed with the caller's next writes
 
 
 def notify_routed(

@@ -127,12 +127,13 @@ def add_text(
         **fields,
     )
     session.add(text)
+    session.flush()  # the text alone: a duplicate MessageSid fails here, in the caller's savepoint
     # A text the worker threads late (received before one already threaded) keeps its
-    # place: the thread's latest time only moves forward.
+    # place: the thread's latest time only moves forward. Written with the conversation's
+    # other changes (routing, keyword status) at the next flush, as one UPDATE.
     last = conversation.last_message_at
     if last is None or last < now:
         conversation.last_message_at = now
-    session.flush()
     return text
 
 
