@@ -58,21 +58,41 @@ def provision_number(ctx: JobContext) -> None:
 
 @batch_handler(RECEIVE_TOPIC)
 def receive_texts(batch: BatchContext) -> None:
-    """Thread and route the texts the webhook recorded (``sms/inbound.py``), each in its own
-    savepoint: one that fails is retried alone. A done job's payload is emptied, so the
-    text's words and sender live on only in the thread (which retention and erasure
-    reach), not in the outbox."""
+    """Thread and route the texts the webhook recorded (``sms/inbound.py``).
+
+    Optimistically all in the batch's one transaction, as failures are rare; when one
+    fails, the batch is rolled back and each text is threaded again in its own savepoint,
+    so only the one that failed is retried. A done job's payload is emptied, so the text's
+    words and sender live on only in the thread (which retention and erasure reach), not
+    in the outbox."""
+    session = batch.session
+    try:
+        _receive(batch, isolated=False)
+    except Exception as exc:
+        log.info("batch of %s inbound texts rolled back (%s): one by one", len(batch.jobs), exc)
+        session.rollback()
+        batch.outcomes.clear()
+        _receive(batch, isolated=True)
+
+
+def _receive(batch: BatchContext, *, isolated: bool) -> None:
     session, base_url = batch.session, current().base_url
     done: list[int] = []
     companies: dict[str, Company | None] = {}  # by the number texted, read once a batch
     for job in batch.jobs:
         to = str(job.payload.get("to", ""))
-        try:
+        if not isolated:
             if to not in companies:
                 companies[to] = company_by_number(session, to)
-                if companies[to] is None:
-                    log.warning("inbound texts to %s dropped: no company has that number", to)
+            receive_recorded(
+                session, job.payload, company=companies[to], base_url=base_url, now=batch.now
+            )
+            done.append(job.id)
+            continue
+        try:
             with session.begin_nested():
+                if to not in companies:
+                    companies[to] = company_by_number(session, to)
                 receive_recorded(
                     session, job.payload, company=companies[to], base_url=base_url, now=batch.now
                 )
@@ -82,6 +102,9 @@ def receive_texts(batch: BatchContext) -> None:
             batch.retry(job.id, error)
             continue
         done.append(job.id)
+    for to, company in companies.items():
+        if company is None:
+            log.warning("inbound texts to %s dropped: no company has that number", to)
     if done:
         outbox = cast(Table, OutboxJob.__table__)
         session.execute(update(outbox).where(any_of(session, outbox.c.id, done)).values(payload={}))

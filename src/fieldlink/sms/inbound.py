@@ -219,6 +219,10 @@ def receive_text(
     )
     body = body[:MAX_BODY]
     keyword = rules.classify(body)
+    # Routed before the text is stored, so it is stored with its routing in one INSERT.
+    # (Should a racing delivery of the same MessageSid win below, this only recomputed the
+    # thread's current assignees.)
+    decision = route(session, company=company, conversation=conversation, methods=methods)
     try:
         # Two deliveries of one MessageSid racing: the unique key lets one through.
         with session.begin_nested():
@@ -229,12 +233,14 @@ def receive_text(
                 body=body,
                 now=received_at or now,
                 provider_sid=sid,
+                likely_opt_out=keyword.likely_opt_out,
+                routed_user_ids=list(decision.user_ids),
+                route_reason=decision.reason,
             )
     except IntegrityError:
         earlier = _by_sid(session, company_id=company.id, sid=sid)
         assert earlier is not None
         return Inbound(earlier.auto_reply, earlier, repeat=True)
-    decision = route(session, company=company, conversation=conversation, methods=methods)
     reply = _keyword(
         session,
         company=company,
@@ -245,7 +251,6 @@ def receive_text(
         methods=methods,
     )
     if reply is None and text.keyword is None:
-        text.likely_opt_out = keyword.likely_opt_out
         notify_routed(
             session,
             company=company,
@@ -255,9 +260,6 @@ def receive_text(
             base_url=base_url,
             now=now,
         )
-    else:
-        text.routed_user_ids = list(decision.user_ids)
-        text.route_reason = decision.reason
     if reply is not None:
         text.auto_reply = reply
         add_text(

@@ -92,7 +92,7 @@ def route(
     customer_ids = sorted({m.customer_id for m in methods})
     staff = [
         rules.StaffMember(user_id=u.id, role=u.role, active=u.active)
-        for u in session.scalars(select(User).where(User.company_id == company.id))
+        for u in company_users(session, company.id).values()
     ]
     decision = rules.route_inbound(
         visits=visits_of(session, company_id=company.id, customer_ids=customer_ids),
@@ -141,9 +141,9 @@ def notify_routed(
         "link": f"{base_url}/v1/conversations/{conversation.id}",
     }
     sent = []
+    users = company_users(session, company.id)
     for user_id in decision.user_ids:
-        user = session.get(User, user_id)
-        assert user is not None
+        user = users[user_id]
         sent.append(
             queue_staff_message(
                 session,
@@ -160,9 +160,29 @@ def notify_routed(
                 ),
             )
         )
-    text.routed_user_ids = list(decision.user_ids)
-    text.route_reason = decision.reason
+    if list(text.routed_user_ids) != list(decision.user_ids):  # stored with it, usually
+        text.routed_user_ids = list(decision.user_ids)
+    if text.route_reason != decision.reason:
+        text.route_reason = decision.reason
     return sent
+
+
+def company_users(session: Session, company_id: int) -> dict[int, User]:
+    """The company's staff by id, read once per transaction: routing and forwarding both
+    need them, for every text of a worker's batch (the identity map alone does not keep
+    them: it holds objects weakly, and nothing else refers to them between the two)."""
+    transaction = session.get_transaction()
+    cached = session.info.get(("company_users", company_id))
+    if cached is not None and cached[0] is transaction:
+        return cached[1]  # type: ignore[no-any-return]
+    users = {
+        u.id: u
+        for u in session.scalars(
+            select(User).where(User.company_id == company_id).order_by(User.id)
+        )
+    }
+    session.info[("company_users", company_id)] = (transaction, users)
+    return users
 
 
 def _sender_name(session: Session, conversation: Conversation) -> str:

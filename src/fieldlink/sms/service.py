@@ -116,15 +116,14 @@ def add_text(
     now: datetime,
     **fields: object,
 ) -> SmsMessage:
+    defaults: dict[str, object] = {"likely_opt_out": False, "routed_user_ids": []}
     text = SmsMessage(
         company_id=conversation.company_id,
         conversation_id=conversation.id,
         direction=direction,
         body=body,
         at=now,
-        likely_opt_out=False,
-        routed_user_ids=[],
-        **fields,
+        **{**defaults, **fields},
     )
     session.add(text)
     session.flush()  # the text alone: a duplicate MessageSid fails here, in the caller's savepoint
