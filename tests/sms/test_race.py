@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, delete, select
 from sqlalchemy.orm import Session
 
 from fieldlink.accounts.models import User
@@ -28,7 +28,7 @@ from fieldlink.db import make_engine, make_sessionmaker, session_scope
 from fieldlink.jobs.dispatch import record_dispatch_status
 from fieldlink.jobs.models import Appointment, AppointmentTechnician, Job, StatusCode
 from fieldlink.migrate import upgrade
-from fieldlink.sms.models import Conversation
+from fieldlink.sms.models import Conversation, ConversationAssignee
 from tests.factories.customers import make_customer, make_location, make_method
 from tests.sms.conftest import MARIA, NUMBER, receive, signed
 
@@ -131,3 +131,58 @@ def test_a_text_racing_complete_waits_and_routes_on_the_committed_outcome(
         assert s.get(Appointment, appointment_id).status == "completed"  # type: ignore[union-attr]
         assert conversation.assigned_user_id == admin_id  # the office, not the technician
         assert conversation.route_reason == "lowest_owner_admin"
+
+
+def test_two_texts_of_one_thread_are_threaded_one_after_the_other(
+    db: Engine, settings: Settings
+) -> None:
+    # Found by benchmarks/webhooks.py: two keywords from one number at once each replaced
+    # the thread's assignees, and the second insert of the same assignee failed (a 500).
+    # The thread's row is locked while a text is threaded, so the second waits its turn.
+    factory = make_sessionmaker(db)
+    with session_scope(factory) as s:
+        company = create_company(s, name="Acme", company_code="acme", sms_number=NUMBER)
+        s.add(User(company_id=company.id, name="Ada", email="a@x.example", role="admin"))
+        company_id = company.id
+    app = create_app(settings, factory=factory)
+    client = TestClient(app, raise_server_exceptions=False)
+    first = {"From": MARIA, "To": NUMBER, "Body": "HELP", "MessageSid": "SMone"}
+    assert signed(client, "/webhooks/sms/inbound", first).status_code == 200
+
+    # Another text of the thread is being routed right now: its routing has replaced the
+    # assignees but not yet committed.
+    in_flight = factory()
+    conversation_id = in_flight.scalars(
+        select(Conversation.id).where(Conversation.company_id == company_id).with_for_update()
+    ).one()
+    [admin] = in_flight.scalars(select(User.id).where(User.company_id == company_id)).all()
+    in_flight.execute(
+        delete(ConversationAssignee).where(ConversationAssignee.conversation_id == conversation_id)
+    )
+    in_flight.add(
+        ConversationAssignee(conversation_id=conversation_id, user_id=admin, company_id=company_id)
+    )
+    in_flight.flush()
+    answer: dict[str, int] = {}
+    second = {"From": MARIA, "To": NUMBER, "Body": "STOP", "MessageSid": "SMtwo"}
+    post = threading.Thread(
+        target=lambda: answer.update(
+            status=signed(client, "/webhooks/sms/inbound", second).status_code
+        )
+    )
+    post.start()
+    time.sleep(0.5)
+    assert post.is_alive(), "the second text must wait for the thread's lock"
+    in_flight.commit()
+    in_flight.close()
+    post.join(timeout=30)
+    assert answer == {"status": 200}
+    with factory() as s:
+        [conversation] = s.scalars(select(Conversation)).all()
+        assert conversation.keyword_status == "opted_out"
+        assignees = s.scalars(
+            select(ConversationAssignee.user_id).where(
+                ConversationAssignee.conversation_id == conversation.id
+            )
+        ).all()
+        assert len(assignees) == 1

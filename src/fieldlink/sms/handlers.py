@@ -15,7 +15,12 @@ from fieldlink.channels.registry import current
 from fieldlink.db import any_of
 from fieldlink.outbox.models import OutboxJob
 from fieldlink.outbox.registry import BatchContext, JobContext, RetryLater, batch_handler, handler
-from fieldlink.sms.inbound import RECEIVE_TOPIC, company_by_number, receive_recorded
+from fieldlink.sms.inbound import (
+    RECEIVE_TOPIC,
+    company_by_number,
+    receive_recorded,
+    sender_phone,
+)
 from fieldlink.sms.models import SmsNumber
 from fieldlink.sms.provisioning import (
     PROVISION_TOPIC,
@@ -75,11 +80,22 @@ def receive_texts(batch: BatchContext) -> None:
         _receive(batch, isolated=True)
 
 
+def _thread_order(job: JobContext) -> tuple[str, str, str]:
+    payload = job.payload
+    return (
+        str(payload.get("to", "")),
+        sender_phone(str(payload.get("from", ""))),
+        str(payload.get("received_at", "")),
+    )
+
+
 def _receive(batch: BatchContext, *, isolated: bool) -> None:
     session, base_url = batch.session, current().base_url
     done: list[int] = []
     companies: dict[str, Company | None] = {}  # by the number texted, read once a batch
-    for job in batch.jobs:
+    # Threads are locked as their texts are threaded: in one order (number texted, then
+    # sender), so two workers' batches never wait on each other in a cycle.
+    for job in sorted(batch.jobs, key=_thread_order):
         to = str(job.payload.get("to", ""))
         if not isolated:
             if to not in companies:

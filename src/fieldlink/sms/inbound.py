@@ -215,7 +215,7 @@ def receive_text(
     # The number's contact methods, read once: threading, routing and consent all need them.
     methods = methods_for_phone(session, company_id=company.id, phone=sender)
     conversation = conversation_for(
-        session, company_id=company.id, phone=sender, now=now, methods=methods
+        session, company_id=company.id, phone=sender, now=now, methods=methods, lock=True
     )
     body = body[:MAX_BODY]
     keyword = rules.classify(body)
@@ -223,6 +223,7 @@ def receive_text(
     # (Should a racing delivery of the same MessageSid win below, this only recomputed the
     # thread's current assignees.)
     decision = route(session, company=company, conversation=conversation, methods=methods)
+    session.flush()  # the routing first: only the text itself goes in the savepoint below
     try:
         # Two deliveries of one MessageSid racing: the unique key lets one through.
         with session.begin_nested():

@@ -55,11 +55,16 @@ def conversation_for(
     phone: str,
     now: datetime,
     methods: list[ContactMethod] | None = None,
+    lock: bool = False,
 ) -> Conversation:
     """The thread of ``phone``, made on first contact and matched to the customer/contact
     holding the number (the oldest method wins when several do); unknown senders keep
-    ``customer_id`` empty. ``methods``: the number's methods, when the caller has them."""
-    found = _find_conversation(session, company_id=company_id, phone=phone)
+    ``customer_id`` empty. ``methods``: the number's methods, when the caller has them.
+
+    ``lock``: the thread's row is locked until the caller's transaction ends (a new one
+    is, by its insert), so two texts of one thread are threaded and routed one after the
+    other — never two routings replacing each other's assignees at once."""
+    found = _find_conversation(session, company_id=company_id, phone=phone, lock=lock)
     if found is not None:
         if found.customer_id is None:
             _match(session, found, methods)
@@ -74,18 +79,21 @@ def conversation_for(
             session.add(conversation)
             session.flush()
     except IntegrityError:
-        found = _find_conversation(session, company_id=company_id, phone=phone)
+        found = _find_conversation(session, company_id=company_id, phone=phone, lock=lock)
         assert found is not None
         return found
     return conversation
 
 
-def _find_conversation(session: Session, *, company_id: int, phone: str) -> Conversation | None:
-    return session.scalar(
-        select(Conversation).where(
-            Conversation.company_id == company_id, Conversation.phone == phone
-        )
+def _find_conversation(
+    session: Session, *, company_id: int, phone: str, lock: bool = False
+) -> Conversation | None:
+    stmt = select(Conversation).where(
+        Conversation.company_id == company_id, Conversation.phone == phone
     )
+    if lock:
+        stmt = stmt.with_for_update()
+    return session.scalar(stmt)
 
 
 def _match(
