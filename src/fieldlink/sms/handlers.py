@@ -95,23 +95,23 @@ def _receive(batch: BatchContext, *, isolated: bool) -> None:
     companies: dict[str, Company | None] = {}  # by the number texted, read once a batch
     # Threads are locked as their texts are threaded: in one order (number texted, then
     # sender), so two workers' batches never wait on each other in a cycle.
-    for job in sorted(batch.jobs, key=_thread_order):
+
+    def thread(job: JobContext) -> None:
         to = str(job.payload.get("to", ""))
+        if to not in companies:
+            companies[to] = company_by_number(session, to)
+        receive_recorded(
+            session, job.payload, company=companies[to], base_url=base_url, now=batch.now
+        )
+
+    for job in sorted(batch.jobs, key=_thread_order):
         if not isolated:
-            if to not in companies:
-                companies[to] = company_by_number(session, to)
-            receive_recorded(
-                session, job.payload, company=companies[to], base_url=base_url, now=batch.now
-            )
+            thread(job)
             done.append(job.id)
             continue
         try:
             with session.begin_nested():
-                if to not in companies:
-                    companies[to] = company_by_number(session, to)
-                receive_recorded(
-                    session, job.payload, company=companies[to], base_url=base_url, now=batch.now
-                )
+                thread(job)
         except Exception as exc:  # one bad text must not hold up the rest
             error = "".join(traceback.format_exception_only(exc)).strip()
             log.warning("inbound text job %s failed: %s", job.id, error)

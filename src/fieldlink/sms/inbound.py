@@ -56,9 +56,8 @@ class Inbound:
 
 
 def company_by_number(session: Session, number: str) -> Company | None:
-    try:
-        e164 = normalise_phone(number)
-    except ValueError:
+    e164 = _number(number)
+    if e164 is None:
         return None
     return session.scalar(select(Company).where(Company.sms_number == e164))
 
@@ -160,6 +159,7 @@ def forget_received(session: Session, *, company: Company, phones: list[str]) ->
 
 
 def _number(raw: str) -> str | None:
+    """``raw`` in E.164, or None when it is not a phone number."""
     try:
         return normalise_phone(raw)
     except ValueError:
