@@ -124,7 +124,8 @@ def notify_routed(
     now: datetime,
 ) -> list[Message]:
     """Tell each routed user about the text through the outbox: by SMS when they have a
-    phone (a technician on the road), else by email."""
+    phone (a technician on the road), else by email. The text already carries the routing
+    (``receive_text`` stores it with the text)."""
     sender = _sender_name(session, conversation)
     shown = text.body
     if text.likely_opt_out:
@@ -160,10 +161,6 @@ def notify_routed(
                 ),
             )
         )
-    if list(text.routed_user_ids) != list(decision.user_ids):  # stored with it, usually
-        text.routed_user_ids = list(decision.user_ids)
-    if text.route_reason != decision.reason:
-        text.route_reason = decision.reason
     return sent
 
 
