@@ -23,6 +23,8 @@ from sqlalchemy import (
     literal,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -129,6 +131,13 @@ def get_scoped(session: Session, model: Any, object_id: int, company_id: int, la
             f"{label} {object_id} not found", code=f"{label.replace(' ', '_')}_not_found"
         )
     return obj
+
+
+def dialect_insert(dialect: str, target: Any) -> Any:
+    """``INSERT`` into ``target`` with the dialect's ``ON CONFLICT`` support (PostgreSQL's,
+    else SQLite's): the two engines we run on, ``dialect`` being the bind's name."""
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    return insert(target)
 
 
 def any_of(session: Session, column: Any, values: Sequence[Any]) -> ColumnElement[bool]:

@@ -12,8 +12,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, make_transient_to_detached
 
 from fieldlink.accounts.models import Company, User
@@ -21,6 +19,7 @@ from fieldlink.consent import rules
 from fieldlink.consent.models import Suppression
 from fieldlink.consent.queries import company_consent, customer_facts, method_facts
 from fieldlink.customers.models import Contact, ContactMethod, Customer
+from fieldlink.db import dialect_insert
 from fieldlink.messaging.models import Message, MessageEvent, TemplateOverride
 from fieldlink.messaging.reasons import reason
 from fieldlink.messaging.templates import TemplateInvalid, default_template, render
@@ -381,9 +380,8 @@ _INSERTS: dict[str, Any] = {}
 def _insert_statement(dialect: str) -> Any:
     """One compiled-once statement per dialect; parameters come at execution."""
     if dialect not in _INSERTS:
-        insert = pg_insert if dialect == "postgresql" else sqlite_insert
         _INSERTS[dialect] = (
-            insert(Message)
+            dialect_insert(dialect, Message)
             .on_conflict_do_nothing(
                 index_elements=["company_id", "idempotency_key"],
                 index_where=Message.idempotency_key.is_not(None),

@@ -36,11 +36,10 @@ import anyio.to_thread
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
 from sqlalchemy import delete, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from fieldlink.db import utcnow
+from fieldlink.db import dialect_insert, utcnow
 from fieldlink.errors import Conflict
 from fieldlink.ops.metrics import scope_header
 from fieldlink.ops.models import IdempotencyRecord
@@ -122,9 +121,8 @@ def claim(request: Request, session: Session, *, company_id: int, now: datetime)
         "owner": owner,
         "created_at": now,
     }
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     stmt = (
-        dialect.insert(IdempotencyRecord)
+        dialect_insert(session.get_bind().dialect.name, IdempotencyRecord)
         .values(**values)
         .on_conflict_do_nothing(index_elements=["company_id", "key"])
         .returning(IdempotencyRecord.id)

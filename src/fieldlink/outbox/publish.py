@@ -6,10 +6,9 @@ from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import Table, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from fieldlink.db import utcnow
+from fieldlink.db import dialect_insert, utcnow
 from fieldlink.outbox.models import OutboxJob
 
 
@@ -52,7 +51,6 @@ def publish_many(
     if not jobs:
         return
     table = cast(Table, OutboxJob.__table__)
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     rows = [
         {
             "topic": topic,
@@ -68,5 +66,7 @@ def publish_many(
     ]
     # executemany of one cached statement (psycopg pipelines it), not a multi-VALUES
     # statement compiled afresh for every batch size.
-    stmt = dialect.insert(table).on_conflict_do_nothing(index_elements=["dedupe_key"])
+    stmt = dialect_insert(session.get_bind().dialect.name, table).on_conflict_do_nothing(
+        index_elements=["dedupe_key"]
+    )
     session.execute(stmt, rows)
