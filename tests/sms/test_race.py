@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -44,6 +44,21 @@ def db(fresh_database_url: str) -> Iterator[Engine]:
     upgrade(engine)
     yield engine
     engine.dispose()
+
+
+def waits_for(action: Callable[[], object], holder: Session, why: str) -> object:
+    """Run ``action`` in a thread, check it is still waiting on ``holder``'s locks after
+    half a second, then commit ``holder`` and return what ``action`` returned."""
+    result: dict[str, object] = {}
+    thread = threading.Thread(target=lambda: result.update(value=action()))
+    thread.start()
+    time.sleep(0.5)
+    assert thread.is_alive(), why
+    holder.commit()
+    holder.close()
+    thread.join(timeout=30)
+    assert not thread.is_alive()
+    return result["value"]
 
 
 def _code(session: Session, company_id: int, meaning: str) -> int:
@@ -114,17 +129,11 @@ def test_a_text_racing_complete_waits_and_routes_on_the_committed_outcome(
     client = TestClient(app, raise_server_exceptions=False)
     form = {"From": MARIA, "To": NUMBER, "Body": "thanks!", "MessageSid": "SMrace"}
     assert signed(client, "/webhooks/sms/inbound", form).status_code == 200
-    routed: dict[str, int] = {}
-
     # ...and the worker routing it waits for the status change in flight.
-    worker = threading.Thread(target=lambda: routed.update(taken=receive(factory)))
-    worker.start()
-    time.sleep(0.5)
-    assert worker.is_alive(), "routing must wait for the status change in flight"
-    completing.commit()
-    completing.close()
-    worker.join(timeout=30)
-    assert routed == {"taken": 1}
+    taken = waits_for(
+        lambda: receive(factory), completing, "routing must wait for the status change in flight"
+    )
+    assert taken == 1
     with factory() as s:
         conversation = s.scalar(select(Conversation).where(Conversation.company_id == company_id))
         assert conversation is not None
@@ -163,20 +172,13 @@ def test_two_texts_of_one_thread_are_threaded_one_after_the_other(
         ConversationAssignee(conversation_id=conversation_id, user_id=admin, company_id=company_id)
     )
     in_flight.flush()
-    answer: dict[str, int] = {}
     second = {"From": MARIA, "To": NUMBER, "Body": "STOP", "MessageSid": "SMtwo"}
-    post = threading.Thread(
-        target=lambda: answer.update(
-            status=signed(client, "/webhooks/sms/inbound", second).status_code
-        )
+    status = waits_for(
+        lambda: signed(client, "/webhooks/sms/inbound", second).status_code,
+        in_flight,
+        "the second text must wait for the thread's lock",
     )
-    post.start()
-    time.sleep(0.5)
-    assert post.is_alive(), "the second text must wait for the thread's lock"
-    in_flight.commit()
-    in_flight.close()
-    post.join(timeout=30)
-    assert answer == {"status": 200}
+    assert status == 200
     with factory() as s:
         [conversation] = s.scalars(select(Conversation)).all()
         assert conversation.keyword_status == "opted_out"
